@@ -1,0 +1,307 @@
+"""The per-access path: TLB hierarchy, page walk with walk caches, faults, LLC filter and
+per-region touch and access counts. One call simulates ``[start, end)`` of a chunk.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from pagelab._kernels import counters as C
+from pagelab._kernels import lru, pagetable, regions
+from pagelab._kernels.config import kernel
+
+I64 = npt.NDArray[np.int64]
+IFETCH = 2
+VA_LIMIT = 1 << 48
+
+
+@kernel
+def _tlb_key(va: int, pid: int, size_id: int, size_shift: I64) -> int:
+    return (((va >> size_shift[size_id]) << 16) | pid) << 4 | size_id
+
+
+@kernel
+def _walk_cost(
+    walk_cache: I64,
+    cache_base: I64,
+    cache_entries: I64,
+    level_shift: I64,
+    leaf_level: int,
+    va: int,
+    pid: int,
+) -> int:
+    """Table entries the walker fetches to reach ``leaf_level``; fills the walk caches.
+
+    The deepest walk-cache hit above the leaf saves every fetch down to it; each level
+    fetched from memory is then cached.
+    """
+    hit_level = -1
+    for level in range(leaf_level - 1, -1, -1):
+        entries = cache_entries[level]
+        if entries > 0:
+            key = ((va >> level_shift[level]) << 16) | pid
+            if lru.lookup(walk_cache, cache_base[level], entries, key) != lru.EMPTY:
+                hit_level = level
+                break
+    for level in range(hit_level + 1, leaf_level):
+        entries = cache_entries[level]
+        if entries > 0:
+            key = ((va >> level_shift[level]) << 16) | pid
+            lru.insert(walk_cache, cache_base[level], entries, key << 4)
+    return leaf_level - hit_level
+
+
+@kernel
+def _find_vma(vma_start: I64, vma_end: I64, first: int, count: int, va: int) -> int:
+    lo = first
+    hi = first + count
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if vma_start[mid] <= va:
+            lo = mid + 1
+        else:
+            hi = mid
+    index = lo - 1
+    if index >= first and va < vma_end[index]:
+        return index
+    return -1
+
+
+@kernel
+def _fault(
+    va: int,
+    pid: int,
+    vma: int,
+    counts: I64,
+    used: I64,
+    pool: I64,
+    roots: I64,
+    level_tables: I64,
+    level_shift: I64,
+    fanout_bits: int,
+    vma_start: I64,
+    vma_end: I64,
+    vma_thp: I64,
+    kind_leaf_level: I64,
+    kind_entries: I64,
+    kind_block_shift: I64,
+    kind_tlb_size: I64,
+    kind_folio_size: I64,
+    kind_needs_thp: I64,
+    kind_crosses_edge: I64,
+    kind_deposit: I64,
+) -> tuple[int, int]:
+    """Map ``va`` with the largest mapping kind that fits; returns (leaf level, leaf entry).
+
+    A kind fits when THP allows it in this VMA, its aligned block lies inside the VMA (a
+    kernel page may overhang the VMA's edge) and every page-table entry it needs is none.
+    Returns (0, 0) when nothing fits.
+    """
+    fanout_mask = (1 << fanout_bits) - 1
+    for k in range(kind_leaf_level.shape[0]):
+        if kind_needs_thp[k] and not vma_thp[vma]:
+            continue
+        block_bytes = np.int64(1) << kind_block_shift[k]
+        block_start = va & ~(block_bytes - 1)
+        if not kind_crosses_edge[k] and (
+            block_start < vma_start[vma] or block_start + block_bytes > vma_end[vma]
+        ):
+            continue
+        target = kind_leaf_level[k]
+        table = pagetable.table_for(
+            pool, roots, level_tables, used, pid, va, target, level_shift, fanout_bits
+        )
+        if table < 0:
+            continue
+        first_slot = (table << fanout_bits) + ((block_start >> level_shift[target]) & fanout_mask)
+        last_slot = first_slot + kind_entries[k]
+        free = True
+        for slot in range(first_slot, last_slot):
+            if pool[slot] != 0:
+                free = False
+                break
+        if not free:
+            continue
+        leaf = pagetable.leaf_entry(kind_tlb_size[k], kind_folio_size[k])
+        for slot in range(first_slot, last_slot):
+            pool[slot] = leaf
+        counts[C.FAULTS] += 1
+        counts[C.ZEROED_BYTES] += block_bytes
+        counts[C.RESIDENT_BYTES + kind_folio_size[k]] += block_bytes
+        counts[C.DEPOSIT_TABLES] += kind_deposit[k]
+        return target, leaf
+    return 0, 0
+
+
+@kernel
+def simulate_accesses(
+    address: npt.NDArray[np.uint64],
+    kind: npt.NDArray[np.uint8],
+    pid_of: npt.NDArray[np.uint16],
+    start: int,
+    end: int,
+    counts: I64,
+    state: I64,
+    tlb: I64,
+    struct_base: I64,
+    struct_sets: I64,
+    struct_ways: I64,
+    probe_struct: I64,
+    probe_size: I64,
+    probe_count: I64,
+    fill_struct: I64,
+    fill_size: I64,
+    size_shift: I64,
+    size_present: I64,
+    walk_cache: I64,
+    cache_base: I64,
+    cache_entries: I64,
+    pool: I64,
+    roots: I64,
+    level_tables: I64,
+    level_shift: I64,
+    fanout_bits: int,
+    vma_start: I64,
+    vma_end: I64,
+    vma_thp: I64,
+    pid_first_vma: I64,
+    pid_vma_count: I64,
+    kind_leaf_level: I64,
+    kind_entries: I64,
+    kind_block_shift: I64,
+    kind_tlb_size: I64,
+    kind_folio_size: I64,
+    kind_needs_thp: I64,
+    kind_crosses_edge: I64,
+    kind_deposit: I64,
+    hash_keys: I64,
+    hash_rows: I64,
+    row_keys: I64,
+    row_touched: I64,
+    row_accesses: I64,
+    llc: I64,
+    llc_sets: int,
+    llc_ways: int,
+    line_shift: int,
+) -> tuple[int, int]:
+    """Simulate accesses ``start`` to ``end``; returns (next index, status).
+
+    ``state`` holds [tables used, table capacity, rows used, row capacity, last region key,
+    last region row, last page key]. A status other than DONE stops at an access that needs
+    Python: more table or region room (call again after growing), or a bad address.
+    """
+    tables_per_fault = level_shift.shape[0]
+    n_levels = probe_count.shape[0]
+    hash_limit = hash_keys.shape[0] >> 1
+    for i in range(start, end):
+        va = np.int64(address[i])
+        pid = np.int64(pid_of[i])
+        access_kind = np.int64(kind[i])
+        if va >= VA_LIMIT:
+            return i, C.ADDRESS_TOO_HIGH
+        if state[2] + 1 >= state[3] or state[2] + 1 >= hash_limit:
+            return i, C.NEED_REGIONS
+        if state[0] + tables_per_fault > state[1]:
+            return i, C.NEED_TABLES
+        access_class = 1 if access_kind == IFETCH else 0
+
+        # The same 4 KiB page as the access before, whose entry that access left as the MRU
+        # entry of an L1 set: a hit that changes nothing.
+        page_key = (((pid << 36) | (va >> 12)) << 1) | access_class
+        if page_key != state[6]:
+            # TLB lookup, level by level.
+            hit_level = -1
+            mapping_size = 0
+            for level in range(n_levels):
+                for probe in range(probe_count[level, access_class]):
+                    size_id = probe_size[level, access_class, probe]
+                    # No entry of this size was ever filled: skipping the probe changes nothing.
+                    if size_present[size_id] == 0:
+                        continue
+                    structure = probe_struct[level, access_class, probe]
+                    vpn = va >> size_shift[size_id]
+                    ways = struct_ways[structure]
+                    base = struct_base[structure] + (vpn & (struct_sets[structure] - 1)) * ways
+                    word = lru.lookup(tlb, base, ways, _tlb_key(va, pid, size_id, size_shift))
+                    if word != lru.EMPTY:
+                        hit_level = level
+                        mapping_size = word & 15
+                        break
+                if hit_level >= 0:
+                    break
+                counts[C.TLB_MISSES + level] += 1
+
+            if hit_level < 0:
+                leaf_level, entry = pagetable.walk(pool, roots, pid, va, level_shift, fanout_bits)
+                if entry & 3 != pagetable.LEAF:
+                    vma = _find_vma(vma_start, vma_end, pid_first_vma[pid], pid_vma_count[pid], va)
+                    if vma < 0:
+                        return i, C.OUTSIDE_VMA
+                    leaf_level, entry = _fault(
+                        va, pid, vma, counts, state[0:1], pool, roots, level_tables, level_shift,
+                        fanout_bits, vma_start, vma_end, vma_thp, kind_leaf_level, kind_entries,
+                        kind_block_shift, kind_tlb_size, kind_folio_size, kind_needs_thp,
+                        kind_crosses_edge, kind_deposit,
+                    )  # fmt: skip
+                    if entry == 0:
+                        return i, C.NO_MAPPING
+                counts[C.WALKS] += 1
+                counts[C.WALK_REFERENCES] += _walk_cost(
+                    walk_cache, cache_base, cache_entries, level_shift, leaf_level, va, pid
+                )
+                mapping_size = (entry >> 2) & 15
+                hit_level = n_levels
+
+            # Fill the levels that missed; remember the page when its entry is now in L1.
+            in_l1 = hit_level == 0
+            for level in range(hit_level):
+                structure = fill_struct[level, access_class, mapping_size]
+                if structure < 0:
+                    continue
+                in_l1 = in_l1 or level == 0
+                size_id = fill_size[level, access_class, mapping_size]
+                size_present[size_id] = 1
+                vpn = va >> size_shift[size_id]
+                ways = struct_ways[structure]
+                base = struct_base[structure] + (vpn & (struct_sets[structure] - 1)) * ways
+                word = (_tlb_key(va, pid, size_id, size_shift) << 4) | mapping_size
+                lru.insert(tlb, base, ways, word)
+            state[6] = page_key if in_l1 else -1
+
+        # Touched pages and per-region access counts.
+        key = regions.region_key(pid, va)
+        if key == state[4]:
+            row = state[5]
+        else:
+            row = regions.find_or_add(hash_keys, hash_rows, row_keys, state[2], key)
+            if row == state[2]:
+                state[2] += 1
+            state[4] = key
+            state[5] = row
+        page = (va >> 12) & 511
+        word_index = (row << 3) + (page >> 6)
+        bit = np.int64(1) << (page & 63)
+        if row_touched[word_index] & bit == 0:
+            row_touched[word_index] |= bit
+            counts[C.TOUCHED_PAGES] += 1
+        row_accesses[row] += 1
+
+        # Which accesses reach memory.
+        if llc_sets > 0:
+            line = va >> line_shift
+            base = (line & (llc_sets - 1)) * llc_ways
+            line_key = (line << 16) | pid
+            if lru.lookup(llc, base, llc_ways, line_key) == lru.EMPTY:
+                lru.insert(llc, base, llc_ways, line_key << 4)
+                counts[C.LLC_MISSES] += 1
+                counts[C.MEMORY_ACCESSES] += 1
+        else:
+            counts[C.MEMORY_ACCESSES] += 1
+
+        counts[C.ACCESSES] += 1
+        if access_kind == 1:
+            counts[C.STORES] += 1
+        elif access_kind == IFETCH:
+            counts[C.IFETCHES] += 1
+    return end, C.DONE

@@ -1,0 +1,107 @@
+"""Access heatmap: time bins × address bins over the touched 2 MiB regions.
+
+Regions are ordered by (pid, address) and laid end to end, so the gaps between a trace's code,
+heap and stack vanish from the address axis; neighbouring regions then share address bins.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from pagelab._kernels.regions import REGION_SHIFT
+from pagelab.results import Heatmap
+
+I64 = npt.NDArray[np.int64]
+
+
+class RegionSource(Protocol):
+    @property
+    def rows_used(self) -> int: ...
+
+    def region_bases(self) -> tuple[I64, I64]: ...
+
+    def first_touched_address(self, row: int, base: int) -> int: ...
+
+    def folio_size_at(self, pid: int, address: int) -> str: ...
+
+
+class HeatmapBuilder:
+    """Collects per-epoch region access counts into at most ``time_bins`` time bins."""
+
+    def __init__(
+        self, time_bins: int, address_bins: int, total_accesses: int | None, epoch_accesses: int
+    ) -> None:
+        self.time_bins = time_bins
+        self.address_bins = address_bins
+        epochs = -(-total_accesses // epoch_accesses) if total_accesses else 0
+        self.epochs_per_bin = max(1, -(-epochs // time_bins))
+        self.bins: list[tuple[int, I64]] = []
+        self.current: I64 = np.zeros(0, dtype=np.int64)
+        self.current_epochs = 0
+        self.last_end = 0
+
+    def add_epoch(self, accesses_end: int, region_accesses: I64) -> None:
+        self.current = _add(self.current, region_accesses)
+        self.current_epochs += 1
+        self.last_end = accesses_end
+        if self.current_epochs == self.epochs_per_bin:
+            self._push()
+
+    def _push(self) -> None:
+        self.bins.append((self.last_end, self.current))
+        self.current = np.zeros(0, dtype=np.int64)
+        self.current_epochs = 0
+        if len(self.bins) > self.time_bins:
+            # Too many bins: halve the time resolution from here on.
+            merged = []
+            for index in range(0, len(self.bins), 2):
+                pair = self.bins[index : index + 2]
+                total = pair[0][1]
+                for _, counts in pair[1:]:
+                    total = _add(total, counts)
+                merged.append((pair[-1][0], total))
+            self.bins = merged
+            self.epochs_per_bin *= 2
+
+    def build(self, regions: RegionSource) -> Heatmap:
+        if self.current_epochs:
+            self._push()
+        rows = regions.rows_used
+        pids, bases = regions.region_bases()
+        order = np.lexsort((bases, pids))
+        groups = np.array_split(order, min(self.address_bins, rows)) if rows else []
+        counts = np.zeros((len(self.bins), len(groups)), dtype=np.int64)
+        for time_index, (_, per_row) in enumerate(self.bins):
+            padded = np.zeros(rows, dtype=np.int64)
+            padded[: per_row.shape[0]] = per_row
+            for address_index, group in enumerate(groups):
+                counts[time_index, address_index] = int(padded[group].sum())
+        page_sizes = []
+        for group in groups:
+            sizes: Counter[str] = Counter()
+            for row in group:
+                pid, base = int(pids[row]), int(bases[row])
+                address = regions.first_touched_address(int(row), base)
+                sizes[regions.folio_size_at(pid, address)] += 1
+            page_sizes.append(sizes.most_common(1)[0][0])
+        return Heatmap(
+            time_end_accesses=[end for end, _ in self.bins],
+            address_start=[int(bases[group[0]]) for group in groups],
+            address_bytes=[len(group) << REGION_SHIFT for group in groups],
+            pid=[int(pids[group[0]]) for group in groups],
+            counts=counts.tolist(),
+            page_size=page_sizes,
+        )
+
+
+def _add(left: I64, right: I64) -> I64:
+    """Sum two per-row count arrays; rows appear over time, so the shorter one is padded."""
+    if left.shape[0] < right.shape[0]:
+        left, right = right, left
+    total = left.copy()
+    total[: right.shape[0]] += right
+    return total

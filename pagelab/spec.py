@@ -1,0 +1,191 @@
+"""The experiment spec: workload, machine, policy and controls.
+
+A spec is an immutable value that round-trips through JSON; ``spec_hash`` names it. Unknown
+fields are rejected and every number is bounded, so a spec that validates can be run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pagelab.units import Bytes, PageSize
+from pagelab.workloads.spec import WorkloadSpec
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+AccessScope = Literal["data", "instruction", "all"]
+
+
+class TlbStructureSpec(_Frozen):
+    """One TLB array: ``entries`` slots in ``entries / ways`` sets, serving ``page_sizes``.
+
+    ``ways == entries`` makes it fully associative. ``accesses`` says which accesses may use it
+    (an L1 DTLB serves ``data``, an L1 ITLB ``instruction``, a unified STLB ``all``).
+    """
+
+    page_sizes: list[PageSize] = Field(min_length=1, max_length=8)
+    entries: int = Field(ge=1, le=65536)
+    ways: int = Field(ge=1, le=65536)
+    accesses: AccessScope = "all"
+
+    @model_validator(mode="after")
+    def _geometry(self) -> TlbStructureSpec:
+        if self.entries % self.ways:
+            raise ValueError(f"entries ({self.entries}) must be a multiple of ways ({self.ways})")
+        sets = self.entries // self.ways
+        if sets & (sets - 1):
+            raise ValueError(f"entries / ways = {sets} sets must be a power of two")
+        if len(set(self.page_sizes)) != len(self.page_sizes):
+            raise ValueError("page_sizes lists a size twice")
+        return self
+
+
+class TlbLevelSpec(_Frozen):
+    """One TLB level; ``hit_cycles`` is what a hit here costs after a miss one level up."""
+
+    name: str = Field(min_length=1, max_length=32)
+    structures: list[TlbStructureSpec] = Field(min_length=1, max_length=8)
+    hit_cycles: float = Field(default=0.0, ge=0.0, le=1000.0)
+
+
+class TlbSpec(_Frozen):
+    """The TLB hierarchy, first level first (L1, then L2)."""
+
+    levels: list[TlbLevelSpec] = Field(min_length=1, max_length=3)
+
+
+class WalkCacheSpec(_Frozen):
+    """Paging-structure caches: how many upper-level entries of each table are kept.
+
+    ``pmd_entries`` caches PMD entries, so a hit leaves only the PTE to fetch; ``pud_entries``
+    leaves the PMD and PTE; ``pgd_entries`` the PUD, PMD and PTE. Each cache is fully
+    associative with true LRU. ``memory_reference_cycles`` is the cost of each table entry
+    the walker still has to fetch.
+    """
+
+    pgd_entries: int = Field(default=2, ge=0, le=4096)
+    pud_entries: int = Field(default=4, ge=0, le=4096)
+    pmd_entries: int = Field(default=32, ge=0, le=4096)
+    memory_reference_cycles: float = Field(default=20.0, ge=0.0, le=10_000.0)
+
+
+class TierSpec(_Frozen):
+    """A memory node: DRAM, remote-socket or CXL memory."""
+
+    name: str = Field(min_length=1, max_length=32)
+    capacity_bytes: Bytes = Field(default=1 << 40, ge=1 << 20)
+    idle_latency_ns: float = Field(gt=0.0, le=100_000.0)
+    bandwidth_gbps: float = Field(gt=0.0, le=100_000.0)
+
+
+class LlcSpec(_Frozen):
+    """Last-level cache filter (physically indexed by virtual line here): hits never reach memory."""
+
+    size_bytes: Bytes = Field(ge=4096, le=1 << 32)
+    ways: int = Field(ge=1, le=64)
+    line_bytes: int = Field(default=64, ge=16, le=4096)
+
+    @model_validator(mode="after")
+    def _geometry(self) -> LlcSpec:
+        lines = self.size_bytes // self.line_bytes
+        if self.line_bytes & (self.line_bytes - 1):
+            raise ValueError("line_bytes must be a power of two")
+        if lines % self.ways or (lines // self.ways) & (lines // self.ways - 1):
+            raise ValueError("size_bytes / line_bytes / ways must be a power of two")
+        return self
+
+
+class CpuSpec(_Frozen):
+    """Cost model of the core: everything that is not translation or memory."""
+
+    frequency_ghz: float = Field(default=3.0, gt=0.0, le=10.0)
+    cycles_per_access: float = Field(default=1.0, ge=0.0, le=1000.0)
+
+
+Granule = Literal["4K", "16K", "64K"]
+
+
+class MachineSpec(_Frozen):
+    """A machine: a preset (``skylake`` unless named), with any field given here replacing
+    the preset's.
+    ``llc: "none"`` removes the preset's last-level cache, so every access reaches memory.
+    """
+
+    preset: str = Field(default="skylake", min_length=1, max_length=64)
+    tlb: TlbSpec | None = None
+    walk_cache: WalkCacheSpec | None = None
+    granules: list[Granule] | None = Field(default=None, min_length=1, max_length=3)
+    contiguous_pte: bool | None = None
+    pte_coalescing: Literal[1, 2, 4, 8] | None = None
+    tiers: list[TierSpec] | None = Field(default=None, min_length=1, max_length=1)
+    llc: LlcSpec | Literal["none"] | None = None
+    cpu: CpuSpec | None = None
+
+
+BasePageMode = Literal["auto", "native", "per_process", "kernel_page"]
+ThpMode = Literal["never", "always", "madvise"]
+ThpSize = Literal["64K", "2M", "32M", "512M", "1G"]
+
+
+class FaultCostSpec(_Frozen):
+    """Cost of one page fault: a fixed entry cost plus zeroing the new memory."""
+
+    entry_ns: float = Field(default=1000.0, ge=0.0, le=1e9)
+    zero_ns_per_kib: float = Field(default=100.0, ge=0.0, le=1e9)
+
+
+class PolicySpec(_Frozen):
+    """The memory-management policy under test.
+
+    ``base_page`` with ``base_page_mode``:
+
+    - ``native``: the kernel's granule is ``base_page`` (arm64 4K/16K/64K granule).
+    - ``per_process``: a 4 KiB kernel gives the process ``base_page`` folios mapped by 4 KiB
+      PTEs, folded into contiguous-PTE TLB entries where the CPU has them (Roberts/Jain).
+    - ``kernel_page``: a 4 KiB-PTE kernel whose own page is ``base_page`` (x86 PG_SIZE,
+      Shutsemau): one fault maps the whole page with ``base_page / 4K`` PTEs, and a VMA
+      edge inside a page still costs the whole page.
+    - ``auto``: ``native`` if the machine has the granule, else ``per_process``.
+    """
+
+    base_page: Literal["4K", "16K", "64K"] = "4K"
+    base_page_mode: BasePageMode = "auto"
+    thp: ThpMode = "never"
+    thp_sizes: list[ThpSize] = Field(default_factory=lambda: ["2M"], max_length=5)
+    contiguous_pte: bool = True
+    thp_deposit: bool = True
+    fault_cost: FaultCostSpec = FaultCostSpec()
+
+
+class ControlsSpec(_Frozen):
+    """Run controls: seed, epoch length, access limit and heatmap resolution."""
+
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    epoch_accesses: int = Field(default=1_000_000, ge=1_000, le=1_000_000_000)
+    access_limit: int | None = Field(default=None, ge=1, le=100_000_000_000)
+    heatmap_time_bins: int = Field(default=100, ge=1, le=1000)
+    heatmap_address_bins: int = Field(default=128, ge=1, le=1000)
+
+
+class Spec(_Frozen):
+    """One experiment run."""
+
+    workload: WorkloadSpec
+    machine: MachineSpec = MachineSpec()
+    policy: PolicySpec = PolicySpec()
+    controls: ControlsSpec = ControlsSpec()
+
+    def canonical_json(self) -> str:
+        """JSON with sorted keys and every default filled in: equal specs, equal text."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    def spec_hash(self) -> str:
+        """SHA-256 of the canonical JSON, hex."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()

@@ -1,0 +1,280 @@
+"""The simulator's state between kernel calls: TLBs, walk caches, page tables, regions, LLC.
+
+``Translator`` turns a resolved machine and mapping plan into the flat arrays the compiled
+kernel works on, grows them when the kernel asks, and reads them back for the results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from pagelab._kernels import counters as C
+from pagelab._kernels import pagetable, regions
+from pagelab._kernels.access import simulate_accesses
+from pagelab.errors import PagelabError, SpecError
+from pagelab.machine import Machine
+from pagelab.paging import MappingPlan
+from pagelab.spec import ThpMode
+from pagelab.units import MAX_ADDRESS_BYTES, PAGE_SIZES, page_size_bytes, page_size_shift
+from pagelab.workloads.base import AccessChunk, Vma
+
+I64 = npt.NDArray[np.int64]
+MAX_PIDS = 1 << 16
+_CLASSES = (("data", "all"), ("instruction", "all"))
+_STATE_TABLES_USED, _STATE_TABLES_CAP, _STATE_ROWS_USED, _STATE_ROWS_CAP = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class TlbArrays:
+    struct_base: I64
+    struct_sets: I64
+    struct_ways: I64
+    probe_struct: I64
+    probe_size: I64
+    probe_count: I64
+    fill_struct: I64
+    fill_size: I64
+    slots: int
+
+
+def build_tlb(machine: Machine) -> TlbArrays:
+    """Flatten the TLB hierarchy: where each structure's sets live, what to probe, where to fill.
+
+    A level fills a mapping into the largest size it serves for that access class that is no
+    larger than the mapping (hardware splinters a 1G page into 2M entries where it has no 1G
+    entries).
+    """
+    levels = machine.tlb.levels
+    structures = [(level_index, s) for level_index, level in enumerate(levels) for s in level.structures]
+    struct_sets = np.array([s.entries // s.ways for _, s in structures], dtype=np.int64)
+    struct_ways = np.array([s.ways for _, s in structures], dtype=np.int64)
+    struct_base = np.concatenate(([0], np.cumsum(struct_sets * struct_ways)[:-1])).astype(np.int64)
+    max_probes = max(len(s.page_sizes) for _, s in structures) * len(structures)
+    n_sizes = len(PAGE_SIZES)
+    probe_struct = np.zeros((len(levels), 2, max_probes), dtype=np.int64)
+    probe_size = np.zeros((len(levels), 2, max_probes), dtype=np.int64)
+    probe_count = np.zeros((len(levels), 2), dtype=np.int64)
+    fill_struct = np.full((len(levels), 2, n_sizes), -1, dtype=np.int64)
+    fill_size = np.full((len(levels), 2, n_sizes), -1, dtype=np.int64)
+    for access_class, scopes in enumerate(_CLASSES):
+        for index, (level_index, structure) in enumerate(structures):
+            if structure.accesses not in scopes:
+                continue
+            for size in sorted(structure.page_sizes, key=page_size_bytes):
+                size_id = PAGE_SIZES.index(size)
+                k = probe_count[level_index, access_class]
+                probe_struct[level_index, access_class, k] = index
+                probe_size[level_index, access_class, k] = size_id
+                probe_count[level_index, access_class] += 1
+                for mapping_id in range(size_id, n_sizes):
+                    current = fill_size[level_index, access_class, mapping_id]
+                    if current < size_id:
+                        fill_struct[level_index, access_class, mapping_id] = index
+                        fill_size[level_index, access_class, mapping_id] = size_id
+    return TlbArrays(
+        struct_base=struct_base,
+        struct_sets=struct_sets,
+        struct_ways=struct_ways,
+        probe_struct=probe_struct,
+        probe_size=probe_size,
+        probe_count=probe_count,
+        fill_struct=fill_struct,
+        fill_size=fill_size,
+        slots=int((struct_sets * struct_ways).sum()),
+    )
+
+
+def _thp_allowed(thp: ThpMode, advice: str) -> bool:
+    if thp == "always":
+        return advice != "nohugepage"
+    if thp == "madvise":
+        return advice == "hugepage"
+    return False
+
+
+class Translator:
+    """Owns every array the access kernel reads and writes for one run."""
+
+    def __init__(
+        self, machine: Machine, plan: MappingPlan, vmas: list[Vma] | None, thp: ThpMode
+    ) -> None:
+        self.machine = machine
+        self.plan = plan
+        geometry = plan.geometry
+        self.tlb_arrays = build_tlb(machine)
+        self.tlb = np.full(self.tlb_arrays.slots, -1, dtype=np.int64)
+        self.size_shift = np.array([page_size_shift(s) for s in PAGE_SIZES], dtype=np.int64)
+        self.size_present = np.zeros(len(PAGE_SIZES), dtype=np.int64)
+
+        cache_sizes = {
+            "pgd": machine.walk_cache.pgd_entries,
+            "pud": machine.walk_cache.pud_entries,
+            "pmd": machine.walk_cache.pmd_entries,
+        }
+        self.cache_entries = np.array(
+            [cache_sizes.get(name, 0) for name in geometry.level_names[:-1]] + [0], dtype=np.int64
+        )
+        self.cache_base = np.concatenate(([0], np.cumsum(self.cache_entries)[:-1])).astype(np.int64)
+        self.walk_cache = np.full(max(1, int(self.cache_entries.sum())), -1, dtype=np.int64)
+
+        self.level_shift = np.array(
+            [geometry.level_shift(level) for level in range(geometry.levels)], dtype=np.int64
+        )
+        self.pool = np.zeros(64 << geometry.fanout_bits, dtype=np.int64)
+        self.roots = np.full(MAX_PIDS, -1, dtype=np.int64)
+        self.level_tables = np.zeros(geometry.levels, dtype=np.int64)
+
+        self._build_vmas(vmas, thp)
+        kinds = plan.kinds
+        self.kind_arrays = tuple(
+            np.array(values, dtype=np.int64)
+            for values in (
+                [k.leaf_level for k in kinds],
+                [k.entries for k in kinds],
+                [k.folio_bytes.bit_length() - 1 for k in kinds],
+                [PAGE_SIZES.index(k.tlb_size) for k in kinds],
+                [PAGE_SIZES.index(k.folio_size) for k in kinds],
+                [int(k.needs_thp) for k in kinds],
+                [int(k.may_cross_vma_edge) for k in kinds],
+                [k.deposit_tables for k in kinds],
+            )
+        )
+
+        self.hash_keys = np.full(4096, -1, dtype=np.int64)
+        self.hash_rows = np.zeros(4096, dtype=np.int64)
+        self.row_keys = np.zeros(1024, dtype=np.int64)
+        self.row_touched = np.zeros(1024 * regions.WORDS_PER_REGION, dtype=np.int64)
+        self.row_accesses = np.zeros(1024, dtype=np.int64)
+
+        llc = machine.llc
+        if llc is None:
+            self.llc_sets, self.llc_ways, self.line_shift = 0, 1, 6
+        else:
+            self.llc_sets = llc.size_bytes // llc.line_bytes // llc.ways
+            self.llc_ways = llc.ways
+            self.line_shift = llc.line_bytes.bit_length() - 1
+        self.llc = np.full(max(1, self.llc_sets * self.llc_ways), -1, dtype=np.int64)
+
+        self.counts = np.zeros(C.COUNT, dtype=np.int64)
+        self.state = np.array([0, 64, 0, 1024, -1, 0, -1], dtype=np.int64)
+
+    def _build_vmas(self, vmas: list[Vma] | None, thp: ThpMode) -> None:
+        granule = self.plan.geometry.granule_bytes
+        if vmas is None:
+            # Unknown address space (a bare trace): each process gets one VMA over everything.
+            self.vma_start = np.zeros(MAX_PIDS, dtype=np.int64)
+            self.vma_end = np.full(MAX_PIDS, MAX_ADDRESS_BYTES, dtype=np.int64)
+            self.vma_thp = np.full(MAX_PIDS, int(_thp_allowed(thp, "default")), dtype=np.int64)
+            self.pid_first_vma = np.arange(MAX_PIDS, dtype=np.int64)
+            self.pid_vma_count = np.ones(MAX_PIDS, dtype=np.int64)
+            return
+        ordered = sorted(vmas, key=lambda v: (v.pid, v.start))
+        # mmap() works in whole granules: a VMA grows to the page boundaries around it.
+        starts = [v.start // granule * granule for v in ordered]
+        ends = [-(-v.end // granule) * granule for v in ordered]
+        for index in range(1, len(ordered)):
+            same_pid = ordered[index].pid == ordered[index - 1].pid
+            if same_pid and starts[index] < ends[index - 1]:
+                raise SpecError(
+                    f"VMAs overlap in process {ordered[index].pid} at {starts[index]:#x} "
+                    f"(after rounding to {granule >> 10}K pages)",
+                    field="workload",
+                )
+        self.vma_start = np.array(starts, dtype=np.int64)
+        self.vma_end = np.array(ends, dtype=np.int64)
+        self.vma_thp = np.array([int(_thp_allowed(thp, v.thp_advice)) for v in ordered], np.int64)
+        self.pid_first_vma = np.zeros(MAX_PIDS, dtype=np.int64)
+        self.pid_vma_count = np.zeros(MAX_PIDS, dtype=np.int64)
+        for index in range(len(ordered) - 1, -1, -1):
+            self.pid_first_vma[ordered[index].pid] = index
+            self.pid_vma_count[ordered[index].pid] += 1
+
+    def run(self, chunk: AccessChunk, start: int, end: int) -> None:
+        """Simulate ``chunk[start:end]``, growing tables and regions as the kernel asks."""
+        position = start
+        while position < end:
+            tlb = self.tlb_arrays
+            position, status = simulate_accesses(
+                chunk.address, chunk.kind, chunk.pid, position, end,
+                self.counts, self.state,
+                self.tlb, tlb.struct_base, tlb.struct_sets, tlb.struct_ways,
+                tlb.probe_struct, tlb.probe_size, tlb.probe_count,
+                tlb.fill_struct, tlb.fill_size, self.size_shift, self.size_present,
+                self.walk_cache, self.cache_base, self.cache_entries,
+                self.pool, self.roots, self.level_tables, self.level_shift,
+                self.plan.geometry.fanout_bits,
+                self.vma_start, self.vma_end, self.vma_thp, self.pid_first_vma, self.pid_vma_count,
+                *self.kind_arrays,
+                self.hash_keys, self.hash_rows, self.row_keys, self.row_touched, self.row_accesses,
+                self.llc, self.llc_sets, self.llc_ways, self.line_shift,
+            )  # fmt: skip
+            if status == C.NEED_TABLES:
+                self._grow_tables()
+            elif status == C.NEED_REGIONS:
+                self._grow_regions()
+            elif status != C.DONE:
+                self._fail(status, chunk, position)
+
+    def _fail(self, status: int, chunk: AccessChunk, position: int) -> None:
+        address = int(chunk.address[position])
+        pid = int(chunk.pid[position])
+        if status == C.ADDRESS_TOO_HIGH:
+            raise PagelabError(f"address {address:#x} (pid {pid}) is beyond the 48-bit space")
+        if status == C.OUTSIDE_VMA:
+            raise PagelabError(f"address {address:#x} (pid {pid}) lies outside every VMA")
+        raise PagelabError(f"no mapping could be created for {address:#x} (pid {pid})")
+
+    def _grow_tables(self) -> None:
+        self.pool = np.concatenate((self.pool, np.zeros_like(self.pool)))
+        self.state[_STATE_TABLES_CAP] *= 2
+
+    def _grow_regions(self) -> None:
+        rows = int(self.state[_STATE_ROWS_CAP])
+        if self.state[_STATE_ROWS_USED] + 1 >= rows:
+            self.row_keys = np.concatenate((self.row_keys, np.zeros(rows, dtype=np.int64)))
+            self.row_touched = np.concatenate((self.row_touched, np.zeros_like(self.row_touched)))
+            self.row_accesses = np.concatenate((self.row_accesses, np.zeros(rows, np.int64)))
+            self.state[_STATE_ROWS_CAP] = 2 * rows
+        if self.state[_STATE_ROWS_USED] + 1 >= self.hash_keys.shape[0] >> 1:
+            size = 2 * self.hash_keys.shape[0]
+            self.hash_keys = np.full(size, -1, dtype=np.int64)
+            self.hash_rows = np.zeros(size, dtype=np.int64)
+            regions.rebuild(
+                self.hash_keys, self.hash_rows, self.row_keys, int(self.state[_STATE_ROWS_USED])
+            )
+
+    @property
+    def rows_used(self) -> int:
+        return int(self.state[_STATE_ROWS_USED])
+
+    def take_region_accesses(self) -> I64:
+        """Accesses per region row since the last call (rows in order of first touch)."""
+        used = self.rows_used
+        taken = self.row_accesses[:used].copy()
+        self.row_accesses[:used] = 0
+        return taken
+
+    def region_bases(self) -> tuple[I64, I64]:
+        """(pid, first virtual address) of every region row in use."""
+        keys = self.row_keys[: self.rows_used]
+        return keys >> 27, (keys & ((1 << 27) - 1)) << regions.REGION_SHIFT
+
+    def folio_size_at(self, pid: int, address: int) -> str:
+        """The folio size mapping ``address`` now, or '' where nothing is mapped."""
+        _, entry = pagetable.walk(
+            self.pool, self.roots, pid, address, self.level_shift, self.plan.geometry.fanout_bits
+        )
+        if entry & 3 != pagetable.LEAF:
+            return ""
+        return PAGE_SIZES[(entry >> 6) & 15]
+
+    def first_touched_address(self, row: int, base: int) -> int:
+        words = self.row_touched[row * regions.WORDS_PER_REGION : (row + 1) * regions.WORDS_PER_REGION]
+        for word_index, word in enumerate(words):
+            if word:
+                bit = (int(word) & -int(word)).bit_length() - 1
+                return base + ((word_index * 64 + bit) << 12)
+        return base

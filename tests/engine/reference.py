@@ -1,0 +1,242 @@
+"""A slow, obvious model of the per-access path, written from DESIGN.md's semantics.
+
+It shares no code with the compiled kernel: dictionaries for page tables, Python lists for
+LRU sets. Tests run both on small inputs and compare every counter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pagelab.machine import Machine
+from pagelab.paging import MappingPlan
+from pagelab.units import page_size_bytes
+from pagelab.workloads.base import AccessKind, Vma
+
+
+@dataclass
+class _Structure:
+    sizes: list[str]
+    sets: int
+    ways: int
+    scope: str
+    lines: list[list[tuple[tuple[int, int, str], str]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.lines = [[] for _ in range(self.sets)]
+
+    def serves(self, access_class: str) -> bool:
+        return self.scope in (access_class, "all")
+
+
+@dataclass
+class ReferenceCounts:
+    accesses: int = 0
+    tlb_misses: list[int] = field(default_factory=list)
+    walks: int = 0
+    walk_references: int = 0
+    faults: int = 0
+    touched_pages: int = 0
+    llc_misses: int = 0
+    deposit_tables: int = 0
+    resident_by_folio: dict[str, int] = field(default_factory=dict)
+    tables_per_level: list[int] = field(default_factory=list)
+
+
+class ReferenceModel:
+    """Plays accesses one at a time through TLBs, walk caches, page tables and the LLC."""
+
+    def __init__(self, machine: Machine, plan: MappingPlan, vmas: list[Vma] | None, thp: str):
+        self.machine = machine
+        self.plan = plan
+        self.geometry = plan.geometry
+        self.levels = [
+            [
+                _Structure(list(s.page_sizes), s.entries // s.ways, s.ways, s.accesses)
+                for s in level.structures
+            ]
+            for level in machine.tlb.levels
+        ]
+        names = self.geometry.level_names
+        sizes = {
+            "pgd": machine.walk_cache.pgd_entries,
+            "pud": machine.walk_cache.pud_entries,
+            "pmd": machine.walk_cache.pmd_entries,
+        }
+        self.walk_cache_size = [sizes.get(name, 0) for name in names[:-1]]
+        self.walk_caches: list[list[tuple[int, int]]] = [[] for _ in names[:-1]]
+        self.leaves: dict[tuple[int, int, int], tuple[str, str]] = {}
+        self.tables: set[tuple[int, int, int]] = set()
+        self.vmas = vmas
+        self.thp = thp
+        self.touched: set[tuple[int, int]] = set()
+        llc = machine.llc
+        self.llc_sets = 0 if llc is None else llc.size_bytes // llc.line_bytes // llc.ways
+        self.llc_ways = 0 if llc is None else llc.ways
+        self.line_bytes = 64 if llc is None else llc.line_bytes
+        self.llc: list[list[tuple[int, int]]] = [[] for _ in range(self.llc_sets)]
+        self.counts = ReferenceCounts(tlb_misses=[0] * len(self.levels))
+        self.counts.tables_per_level = [0] * self.geometry.levels
+
+    # --- page tables -------------------------------------------------------------------
+    def _shift(self, level: int) -> int:
+        return self.geometry.level_shift(level)
+
+    def _lookup_leaf(self, pid: int, va: int) -> tuple[int, tuple[str, str]] | None:
+        for level in range(self.geometry.levels):
+            leaf = self.leaves.get((pid, level, va >> self._shift(level)))
+            if leaf is not None:
+                return level, leaf
+        return None
+
+    def _add_table(self, pid: int, level: int, prefix: int) -> None:
+        if (pid, level, prefix) not in self.tables:
+            self.tables.add((pid, level, prefix))
+            self.counts.tables_per_level[level] += 1
+
+    def _vma_of(self, pid: int, va: int) -> tuple[int, int, bool]:
+        granule = self.geometry.granule_bytes
+        if self.vmas is None:
+            return 0, 1 << 48, self._thp_allowed("default")
+        for vma in self.vmas:
+            start = vma.start // granule * granule
+            end = -(-vma.end // granule) * granule
+            if vma.pid == pid and start <= va < end:
+                return start, end, self._thp_allowed(vma.thp_advice)
+        raise AssertionError(f"access outside VMAs at {va:#x}")
+
+    def _thp_allowed(self, advice: str) -> bool:
+        if self.thp == "always":
+            return advice != "nohugepage"
+        return self.thp == "madvise" and advice == "hugepage"
+
+    def _fault(self, pid: int, va: int) -> tuple[int, tuple[str, str]]:
+        start, end, thp_ok = self._vma_of(pid, va)
+        self._add_table(pid, 0, 0)
+        for kind in self.plan.kinds:
+            if kind.needs_thp and not thp_ok:
+                continue
+            block = kind.folio_bytes
+            block_start = va // block * block
+            if not kind.may_cross_vma_edge and (block_start < start or block_start + block > end):
+                continue
+            blocked = False
+            for level in range(kind.leaf_level):
+                if (pid, level, va >> self._shift(level)) in self.leaves:
+                    blocked = True
+                    break
+                self._add_table(pid, level + 1, va >> self._shift(level))
+            if blocked:
+                continue
+            entry_bytes = 1 << self._shift(kind.leaf_level)
+            indexes = [(block_start + n * entry_bytes) >> self._shift(kind.leaf_level)
+                       for n in range(kind.entries)]  # fmt: skip
+            below = kind.leaf_level + 1
+            if any(
+                (pid, kind.leaf_level, index) in self.leaves
+                or (below < self.geometry.levels and (pid, below, index) in self.tables)
+                for index in indexes
+            ):
+                continue
+            leaf = (kind.tlb_size, kind.folio_size)
+            for index in indexes:
+                self.leaves[(pid, kind.leaf_level, index)] = leaf
+            self.counts.faults += 1
+            self.counts.deposit_tables += kind.deposit_tables
+            self.counts.resident_by_folio[kind.folio_size] = (
+                self.counts.resident_by_folio.get(kind.folio_size, 0) + block
+            )
+            return kind.leaf_level, leaf
+        raise AssertionError("no mapping fits")
+
+    def _walk_references(self, pid: int, va: int, leaf_level: int) -> int:
+        hit = -1
+        for level in range(leaf_level - 1, -1, -1):
+            cache = self.walk_caches[level]
+            key = (pid, va >> self._shift(level))
+            if self.walk_cache_size[level] and key in cache:
+                cache.remove(key)
+                cache.insert(0, key)
+                hit = level
+                break
+        for level in range(hit + 1, leaf_level):
+            if self.walk_cache_size[level]:
+                cache = self.walk_caches[level]
+                cache.insert(0, (pid, va >> self._shift(level)))
+                del cache[self.walk_cache_size[level] :]
+        return leaf_level - hit
+
+    # --- TLB ----------------------------------------------------------------------------
+    def _probe(self, structure: _Structure, size: str, pid: int, va: int) -> str | None:
+        vpn = va // page_size_bytes(size)  # type: ignore[arg-type]
+        lines = structure.lines[vpn % structure.sets]
+        for index, (key, mapping) in enumerate(lines):
+            if key == (pid, vpn, size):
+                lines.insert(0, lines.pop(index))
+                return mapping
+        return None
+
+    def _fill(self, level: int, access_class: str, mapping: str, pid: int, va: int) -> None:
+        best: tuple[int, int, _Structure, str] | None = None
+        for index, structure in enumerate(self.levels[level]):
+            if not structure.serves(access_class):
+                continue
+            for size in structure.sizes:
+                size_bytes = page_size_bytes(size)  # type: ignore[arg-type]
+                if size_bytes <= page_size_bytes(mapping) and (  # type: ignore[arg-type]
+                    best is None or size_bytes > best[0]
+                ):
+                    best = (size_bytes, index, structure, size)
+        if best is None:
+            return
+        size_bytes, _, structure, size = best
+        vpn = va // size_bytes
+        lines = structure.lines[vpn % structure.sets]
+        lines.insert(0, ((pid, vpn, size), mapping))
+        del lines[structure.ways :]
+
+    def access(self, va: int, kind: int, pid: int) -> None:
+        access_class = "instruction" if kind == AccessKind.IFETCH else "data"
+        hit_level = None
+        mapping = ""
+        for level, structures in enumerate(self.levels):
+            for structure in structures:
+                if not structure.serves(access_class):
+                    continue
+                for size in structure.sizes:
+                    found = self._probe(structure, size, pid, va)
+                    if found is not None:
+                        hit_level, mapping = level, found
+                        break
+                if hit_level is not None:
+                    break
+            if hit_level is not None:
+                break
+            self.counts.tlb_misses[level] += 1
+        if hit_level is None:
+            found_leaf = self._lookup_leaf(pid, va)
+            if found_leaf is None:
+                found_leaf = self._fault(pid, va)
+            leaf_level, (mapping, _) = found_leaf
+            self.counts.walks += 1
+            self.counts.walk_references += self._walk_references(pid, va, leaf_level)
+            hit_level = len(self.levels)
+        for level in range(hit_level):
+            self._fill(level, access_class, mapping, pid, va)
+
+        page = (pid, va >> 12)
+        if page not in self.touched:
+            self.touched.add(page)
+            self.counts.touched_pages += 1
+        if self.llc_sets:
+            line = va // self.line_bytes
+            lines = self.llc[line % self.llc_sets]
+            if (pid, line) in lines:
+                lines.remove((pid, line))
+                lines.insert(0, (pid, line))
+            else:
+                lines.insert(0, (pid, line))
+                del lines[self.llc_ways :]
+                self.counts.llc_misses += 1
+        self.counts.accesses += 1
+
