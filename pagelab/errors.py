@@ -27,5 +27,5 @@ class TraceError(PagelabError):
         self.location = location
 
 
-class Cancelled(Exception):  # noqa: N818 - it is an outcome, not a failure
+class Cancelled(Exception):
     """The caller asked the simulation to stop."""

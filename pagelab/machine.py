@@ -17,7 +17,6 @@ from pagelab.spec import (
     WalkCacheSpec,
 )
 
-
 _T = TypeVar("_T")
 
 

@@ -29,7 +29,9 @@ class Preset:
     machine: MachineSpec
 
 
-def _structure(sizes: list[str], entries: int, ways: int, accesses: str = "all") -> TlbStructureSpec:
+def _structure(
+    sizes: list[str], entries: int, ways: int, accesses: str = "all"
+) -> TlbStructureSpec:
     return TlbStructureSpec.model_validate(
         {"page_sizes": sizes, "entries": entries, "ways": ways, "accesses": accesses}
     )

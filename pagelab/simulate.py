@@ -21,7 +21,7 @@ from pagelab.spec import Spec
 from pagelab.translation import Translator
 from pagelab.units import PAGE_SIZES
 from pagelab.version import ENGINE_VERSION
-from pagelab.workloads import build_workload
+from pagelab.workloads import GENERATORS, build_workload
 from pagelab.workloads.base import AccessChunk
 
 CHUNK_ACCESSES = 1 << 20
@@ -41,10 +41,22 @@ def load_spec(data: dict[str, Any]) -> Spec:
         spec = Spec.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise SpecError(first["msg"], field=field) from error
+        raise SpecError(_message(first["msg"]), field=_field_path(first["loc"])) from error
     check_spec(spec)
     return spec
+
+
+def _field_path(location: tuple[int | str, ...]) -> str:
+    """Dotted path as a user writes it: pydantic puts a generator's name into the path of its
+    fields (``workload.generator.zipf.alpha``), which is not where the field is written."""
+    parts = [str(part) for part in location]
+    if parts[:2] == ["workload", "generator"] and len(parts) > 3 and parts[2] in GENERATORS:
+        del parts[2]
+    return ".".join(parts)
+
+
+def _message(text: str) -> str:
+    return text.removeprefix("Value error, ")
 
 
 def check_spec(spec: Spec) -> tuple[Machine, MappingPlan]:

@@ -65,15 +65,27 @@ class WalkCacheSpec(_Frozen):
     """Paging-structure caches: how many upper-level entries of each table are kept.
 
     ``pmd_entries`` caches PMD entries, so a hit leaves only the PTE to fetch; ``pud_entries``
-    leaves the PMD and PTE; ``pgd_entries`` the PUD, PMD and PTE. Each cache is fully
-    associative with true LRU. ``memory_reference_cycles`` is the cost of each table entry
-    the walker still has to fetch.
+    leaves the PMD and PTE; ``pgd_entries`` the PUD, PMD and PTE. Each cache is
+    ``ways``-way set-associative (fully associative when it has no more entries than
+    ``ways``) with true LRU; vendors do not publish this organisation. A level the page
+    tables do not have (the PUD of a 64K granule) has no cache. ``memory_reference_cycles``
+    is the cost of each table entry the walker still has to fetch.
     """
 
     pgd_entries: int = Field(default=2, ge=0, le=4096)
     pud_entries: int = Field(default=4, ge=0, le=4096)
     pmd_entries: int = Field(default=32, ge=0, le=4096)
+    ways: int = Field(default=4, ge=1, le=4096)
     memory_reference_cycles: float = Field(default=20.0, ge=0.0, le=10_000.0)
+
+    @model_validator(mode="after")
+    def _geometry(self) -> WalkCacheSpec:
+        for name in ("pgd_entries", "pud_entries", "pmd_entries"):
+            entries = getattr(self, name)
+            ways = min(self.ways, entries)
+            if entries and (entries % ways or (entries // ways) & (entries // ways - 1)):
+                raise ValueError(f"{name} / ways must be a power of two")
+        return self
 
 
 class TierSpec(_Frozen):
@@ -86,7 +98,10 @@ class TierSpec(_Frozen):
 
 
 class LlcSpec(_Frozen):
-    """Last-level cache filter (physically indexed by virtual line here): hits never reach memory."""
+    """Last-level cache filter: hits never reach memory.
+
+    Lines are tagged by process and virtual address (there are no physical addresses yet).
+    """
 
     size_bytes: Bytes = Field(ge=4096, le=1 << 32)
     ways: int = Field(ge=1, le=64)
@@ -158,7 +173,7 @@ class PolicySpec(_Frozen):
     base_page: Literal["4K", "16K", "64K"] = "4K"
     base_page_mode: BasePageMode = "auto"
     thp: ThpMode = "never"
-    thp_sizes: list[ThpSize] = Field(default_factory=lambda: ["2M"], max_length=5)
+    thp_sizes: list[ThpSize] = Field(default_factory=lambda: list[ThpSize](["2M"]), max_length=5)
     contiguous_pte: bool = True
     thp_deposit: bool = True
     fault_cost: FaultCostSpec = FaultCostSpec()

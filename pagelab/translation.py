@@ -48,7 +48,9 @@ def build_tlb(machine: Machine) -> TlbArrays:
     entries).
     """
     levels = machine.tlb.levels
-    structures = [(level_index, s) for level_index, level in enumerate(levels) for s in level.structures]
+    structures = [
+        (level_index, s) for level_index, level in enumerate(levels) for s in level.structures
+    ]
     struct_sets = np.array([s.entries // s.ways for _, s in structures], dtype=np.int64)
     struct_ways = np.array([s.ways for _, s in structures], dtype=np.int64)
     struct_base = np.concatenate(([0], np.cumsum(struct_sets * struct_ways)[:-1])).astype(np.int64)
@@ -106,6 +108,7 @@ class Translator:
         geometry = plan.geometry
         self.tlb_arrays = build_tlb(machine)
         self.tlb = np.full(self.tlb_arrays.slots, -1, dtype=np.int64)
+        self.tlb_stamps = np.full(self.tlb_arrays.slots, -1, dtype=np.int64)
         self.size_shift = np.array([page_size_shift(s) for s in PAGE_SIZES], dtype=np.int64)
         self.size_present = np.zeros(len(PAGE_SIZES), dtype=np.int64)
 
@@ -114,11 +117,14 @@ class Translator:
             "pud": machine.walk_cache.pud_entries,
             "pmd": machine.walk_cache.pmd_entries,
         }
-        self.cache_entries = np.array(
+        entries = np.array(
             [cache_sizes.get(name, 0) for name in geometry.level_names[:-1]] + [0], dtype=np.int64
         )
-        self.cache_base = np.concatenate(([0], np.cumsum(self.cache_entries)[:-1])).astype(np.int64)
-        self.walk_cache = np.full(max(1, int(self.cache_entries.sum())), -1, dtype=np.int64)
+        self.cache_ways = np.minimum(entries, machine.walk_cache.ways)
+        self.cache_sets = np.where(entries > 0, entries // np.maximum(self.cache_ways, 1), 1)
+        self.cache_base = np.concatenate(([0], np.cumsum(entries)[:-1])).astype(np.int64)
+        self.walk_cache = np.full(max(1, int(entries.sum())), -1, dtype=np.int64)
+        self.walk_stamps = np.full_like(self.walk_cache, -1)
 
         self.level_shift = np.array(
             [geometry.level_shift(level) for level in range(geometry.levels)], dtype=np.int64
@@ -157,9 +163,10 @@ class Translator:
             self.llc_ways = llc.ways
             self.line_shift = llc.line_bytes.bit_length() - 1
         self.llc = np.full(max(1, self.llc_sets * self.llc_ways), -1, dtype=np.int64)
+        self.llc_stamps = np.full_like(self.llc, -1)
 
         self.counts = np.zeros(C.COUNT, dtype=np.int64)
-        self.state = np.array([0, 64, 0, 1024, -1, 0, -1], dtype=np.int64)
+        self.state = np.array([0, 64, 0, 1024, -1, 0, -1, 0], dtype=np.int64)
 
     def _build_vmas(self, vmas: list[Vma] | None, thp: ThpMode) -> None:
         granule = self.plan.geometry.granule_bytes
@@ -197,19 +204,20 @@ class Translator:
         position = start
         while position < end:
             tlb = self.tlb_arrays
-            position, status = simulate_accesses(
+            position, status = simulate_accesses(  # type: ignore[call-arg]
                 chunk.address, chunk.kind, chunk.pid, position, end,
                 self.counts, self.state,
-                self.tlb, tlb.struct_base, tlb.struct_sets, tlb.struct_ways,
+                self.tlb, self.tlb_stamps, tlb.struct_base, tlb.struct_sets, tlb.struct_ways,
                 tlb.probe_struct, tlb.probe_size, tlb.probe_count,
                 tlb.fill_struct, tlb.fill_size, self.size_shift, self.size_present,
-                self.walk_cache, self.cache_base, self.cache_entries,
+                self.walk_cache, self.walk_stamps, self.cache_base, self.cache_sets,
+                self.cache_ways,
                 self.pool, self.roots, self.level_tables, self.level_shift,
                 self.plan.geometry.fanout_bits,
                 self.vma_start, self.vma_end, self.vma_thp, self.pid_first_vma, self.pid_vma_count,
-                *self.kind_arrays,
+                *self.kind_arrays,  # type: ignore[arg-type]
                 self.hash_keys, self.hash_rows, self.row_keys, self.row_touched, self.row_accesses,
-                self.llc, self.llc_sets, self.llc_ways, self.line_shift,
+                self.llc, self.llc_stamps, self.llc_sets, self.llc_ways, self.line_shift,
             )  # fmt: skip
             if status == C.NEED_TABLES:
                 self._grow_tables()
@@ -272,7 +280,9 @@ class Translator:
         return PAGE_SIZES[(entry >> 6) & 15]
 
     def first_touched_address(self, row: int, base: int) -> int:
-        words = self.row_touched[row * regions.WORDS_PER_REGION : (row + 1) * regions.WORDS_PER_REGION]
+        words = self.row_touched[
+            row * regions.WORDS_PER_REGION : (row + 1) * regions.WORDS_PER_REGION
+        ]
         for word_index, word in enumerate(words):
             if word:
                 bit = (int(word) & -int(word)).bit_length() - 1

@@ -9,7 +9,7 @@ import numpy.typing as npt
 
 from pagelab._kernels import counters as C
 from pagelab._kernels import lru, pagetable, regions
-from pagelab._kernels.config import kernel
+from pagelab._kernels.config import inline_kernel, kernel
 
 I64 = npt.NDArray[np.int64]
 IFETCH = 2
@@ -21,11 +21,14 @@ def _tlb_key(va: int, pid: int, size_id: int, size_shift: I64) -> int:
     return (((va >> size_shift[size_id]) << 16) | pid) << 4 | size_id
 
 
-@kernel
+@inline_kernel
 def _walk_cost(
     walk_cache: I64,
+    walk_stamps: I64,
+    now: int,
     cache_base: I64,
-    cache_entries: I64,
+    cache_sets: I64,
+    cache_ways: I64,
     level_shift: I64,
     leaf_level: int,
     va: int,
@@ -38,17 +41,19 @@ def _walk_cost(
     """
     hit_level = -1
     for level in range(leaf_level - 1, -1, -1):
-        entries = cache_entries[level]
-        if entries > 0:
-            key = ((va >> level_shift[level]) << 16) | pid
-            if lru.lookup(walk_cache, cache_base[level], entries, key) != lru.EMPTY:
+        ways = cache_ways[level]
+        if ways > 0:
+            prefix = va >> level_shift[level]
+            base = cache_base[level] + (prefix & (cache_sets[level] - 1)) * ways
+            if lru.lookup(walk_cache, walk_stamps, base, ways, (prefix << 16) | pid, now) != -1:
                 hit_level = level
                 break
     for level in range(hit_level + 1, leaf_level):
-        entries = cache_entries[level]
-        if entries > 0:
-            key = ((va >> level_shift[level]) << 16) | pid
-            lru.insert(walk_cache, cache_base[level], entries, key << 4)
+        ways = cache_ways[level]
+        if ways > 0:
+            prefix = va >> level_shift[level]
+            base = cache_base[level] + (prefix & (cache_sets[level] - 1)) * ways
+            lru.insert(walk_cache, walk_stamps, base, ways, ((prefix << 16) | pid) << 4, now)
     return leaf_level - hit_level
 
 
@@ -144,6 +149,7 @@ def simulate_accesses(
     counts: I64,
     state: I64,
     tlb: I64,
+    tlb_stamps: I64,
     struct_base: I64,
     struct_sets: I64,
     struct_ways: I64,
@@ -155,8 +161,10 @@ def simulate_accesses(
     size_shift: I64,
     size_present: I64,
     walk_cache: I64,
+    walk_stamps: I64,
     cache_base: I64,
-    cache_entries: I64,
+    cache_sets: I64,
+    cache_ways: I64,
     pool: I64,
     roots: I64,
     level_tables: I64,
@@ -181,6 +189,7 @@ def simulate_accesses(
     row_touched: I64,
     row_accesses: I64,
     llc: I64,
+    llc_stamps: I64,
     llc_sets: int,
     llc_ways: int,
     line_shift: int,
@@ -188,28 +197,47 @@ def simulate_accesses(
     """Simulate accesses ``start`` to ``end``; returns (next index, status).
 
     ``state`` holds [tables used, table capacity, rows used, row capacity, last region key,
-    last region row, last page key]. A status other than DONE stops at an access that needs
-    Python: more table or region room (call again after growing), or a bad address.
+    last region row, last page key, LRU clock]. A status other than DONE stops at an access
+    that needs Python: more table or region room (call again after growing), or a bad address.
     """
     tables_per_fault = level_shift.shape[0]
     n_levels = probe_count.shape[0]
     hash_limit = hash_keys.shape[0] >> 1
-    for i in range(start, end):
+    # Hot state lives in locals (registers) and is written back once, at the end.
+    rows_used = state[2]
+    row_limit = min(state[3], hash_limit) - 1
+    table_limit = state[1] - tables_per_fault
+    last_region = state[4]
+    last_row = state[5]
+    last_page = state[6]
+    now = state[7]
+    accesses = 0
+    stores = 0
+    ifetches = 0
+    touched = 0
+    memory_accesses = 0
+    status = C.DONE
+    i = start
+    while i < end:
         va = np.int64(address[i])
         pid = np.int64(pid_of[i])
         access_kind = np.int64(kind[i])
         if va >= VA_LIMIT:
-            return i, C.ADDRESS_TOO_HIGH
-        if state[2] + 1 >= state[3] or state[2] + 1 >= hash_limit:
-            return i, C.NEED_REGIONS
-        if state[0] + tables_per_fault > state[1]:
-            return i, C.NEED_TABLES
+            status = C.ADDRESS_TOO_HIGH
+            break
+        if rows_used >= row_limit:
+            status = C.NEED_REGIONS
+            break
+        if state[0] > table_limit:
+            status = C.NEED_TABLES
+            break
         access_class = 1 if access_kind == IFETCH else 0
+        now += 1
 
         # The same 4 KiB page as the access before, whose entry that access left as the MRU
         # entry of an L1 set: a hit that changes nothing.
         page_key = (((pid << 36) | (va >> 12)) << 1) | access_class
-        if page_key != state[6]:
+        if page_key != last_page:
             # TLB lookup, level by level.
             hit_level = -1
             mapping_size = 0
@@ -223,8 +251,10 @@ def simulate_accesses(
                     vpn = va >> size_shift[size_id]
                     ways = struct_ways[structure]
                     base = struct_base[structure] + (vpn & (struct_sets[structure] - 1)) * ways
-                    word = lru.lookup(tlb, base, ways, _tlb_key(va, pid, size_id, size_shift))
-                    if word != lru.EMPTY:
+                    word = lru.lookup(
+                        tlb, tlb_stamps, base, ways, _tlb_key(va, pid, size_id, size_shift), now
+                    )
+                    if word != -1:
                         hit_level = level
                         mapping_size = word & 15
                         break
@@ -237,7 +267,8 @@ def simulate_accesses(
                 if entry & 3 != pagetable.LEAF:
                     vma = _find_vma(vma_start, vma_end, pid_first_vma[pid], pid_vma_count[pid], va)
                     if vma < 0:
-                        return i, C.OUTSIDE_VMA
+                        status = C.OUTSIDE_VMA
+                        break
                     leaf_level, entry = _fault(
                         va, pid, vma, counts, state[0:1], pool, roots, level_tables, level_shift,
                         fanout_bits, vma_start, vma_end, vma_thp, kind_leaf_level, kind_entries,
@@ -245,11 +276,13 @@ def simulate_accesses(
                         kind_crosses_edge, kind_deposit,
                     )  # fmt: skip
                     if entry == 0:
-                        return i, C.NO_MAPPING
+                        status = C.NO_MAPPING
+                        break
                 counts[C.WALKS] += 1
                 counts[C.WALK_REFERENCES] += _walk_cost(
-                    walk_cache, cache_base, cache_entries, level_shift, leaf_level, va, pid
-                )
+                    walk_cache, walk_stamps, now, cache_base, cache_sets, cache_ways,
+                    level_shift, leaf_level, va, pid,
+                )  # fmt: skip
                 mapping_size = (entry >> 2) & 15
                 hit_level = n_levels
 
@@ -266,42 +299,52 @@ def simulate_accesses(
                 ways = struct_ways[structure]
                 base = struct_base[structure] + (vpn & (struct_sets[structure] - 1)) * ways
                 word = (_tlb_key(va, pid, size_id, size_shift) << 4) | mapping_size
-                lru.insert(tlb, base, ways, word)
-            state[6] = page_key if in_l1 else -1
+                lru.insert(tlb, tlb_stamps, base, ways, word, now)
+            last_page = page_key if in_l1 else -1
 
         # Touched pages and per-region access counts.
         key = regions.region_key(pid, va)
-        if key == state[4]:
-            row = state[5]
-        else:
-            row = regions.find_or_add(hash_keys, hash_rows, row_keys, state[2], key)
-            if row == state[2]:
-                state[2] += 1
-            state[4] = key
-            state[5] = row
+        if key != last_region:
+            last_row = regions.find_or_add(hash_keys, hash_rows, row_keys, rows_used, key)
+            if last_row == rows_used:
+                rows_used += 1
+            last_region = key
         page = (va >> 12) & 511
-        word_index = (row << 3) + (page >> 6)
+        word_index = (last_row << 3) + (page >> 6)
         bit = np.int64(1) << (page & 63)
         if row_touched[word_index] & bit == 0:
             row_touched[word_index] |= bit
-            counts[C.TOUCHED_PAGES] += 1
-        row_accesses[row] += 1
+            touched += 1
+        row_accesses[last_row] += 1
 
         # Which accesses reach memory.
         if llc_sets > 0:
             line = va >> line_shift
             base = (line & (llc_sets - 1)) * llc_ways
             line_key = (line << 16) | pid
-            if lru.lookup(llc, base, llc_ways, line_key) == lru.EMPTY:
-                lru.insert(llc, base, llc_ways, line_key << 4)
-                counts[C.LLC_MISSES] += 1
-                counts[C.MEMORY_ACCESSES] += 1
+            if lru.lookup(llc, llc_stamps, base, llc_ways, line_key, now) == -1:
+                lru.insert(llc, llc_stamps, base, llc_ways, line_key << 4, now)
+                memory_accesses += 1
         else:
-            counts[C.MEMORY_ACCESSES] += 1
+            memory_accesses += 1
 
-        counts[C.ACCESSES] += 1
+        accesses += 1
         if access_kind == 1:
-            counts[C.STORES] += 1
+            stores += 1
         elif access_kind == IFETCH:
-            counts[C.IFETCHES] += 1
-    return end, C.DONE
+            ifetches += 1
+        i += 1
+
+    state[2] = rows_used
+    state[4] = last_region
+    state[5] = last_row
+    state[6] = last_page
+    state[7] = now
+    counts[C.ACCESSES] += accesses
+    counts[C.STORES] += stores
+    counts[C.IFETCHES] += ifetches
+    counts[C.TOUCHED_PAGES] += touched
+    counts[C.MEMORY_ACCESSES] += memory_accesses
+    if llc_sets > 0:
+        counts[C.LLC_MISSES] += memory_accesses
+    return i, status

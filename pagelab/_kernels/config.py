@@ -10,7 +10,7 @@ per-access loop keeps its common path in one function and calls out only for rar
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from numba import njit
 
@@ -19,5 +19,17 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 def kernel(function: _F) -> _F:
     """Compile ``function`` as a nopython kernel with the project's settings."""
-    compiled: _F = njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")(function)
-    return compiled
+    compiled = njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")(function)
+    return cast(_F, compiled)
+
+
+def inline_kernel(function: _F) -> _F:
+    """Like ``kernel``, but inlined into its callers at the numba IR level.
+
+    For small helpers on the per-access path: a real call would pass each array as a
+    reference-counted structure.
+    """
+    compiled = njit(
+        cache=True, nogil=True, boundscheck=False, error_model="numpy", inline="always"
+    )(function)
+    return cast(_F, compiled)

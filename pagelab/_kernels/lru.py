@@ -1,8 +1,11 @@
-"""Set-associative arrays with true LRU, kept in most-recently-used-first order.
+"""Set-associative arrays with true LRU, kept as last-use stamps.
 
-A set is ``ways`` consecutive int64 slots starting at ``base``; slot 0 is the MRU entry and
--1 marks an empty slot. A stored word carries 4 low bits of payload that lookups ignore, so a
-TLB entry can remember the size of the mapping it came from.
+A set is ``ways`` consecutive int64 slots starting at ``base`` in ``words``, with the time of
+each slot's last use in ``stamps`` (-1: never used, so empty slots are filled first). A hit
+stamps its slot; a fill replaces the slot with the oldest stamp. Comparing stamps instead of
+keeping the set in recency order makes both operations branch-free scans. A stored word
+carries 4 low bits of payload that lookups ignore (a TLB entry remembers the size of the
+mapping it came from); -1 marks an empty word.
 """
 
 from __future__ import annotations
@@ -10,30 +13,47 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from pagelab._kernels.config import kernel
+from pagelab._kernels.config import inline_kernel
 
 EMPTY = -1
 
 
-@kernel
-def lookup(slots: npt.NDArray[np.int64], base: int, ways: int, key: int) -> int:
-    """Find ``key`` (a stored word without its payload); on a hit move it to MRU.
-
-    Returns the stored word, or -1 on a miss.
-    """
+@inline_kernel
+def lookup(
+    words: npt.NDArray[np.int64],
+    stamps: npt.NDArray[np.int64],
+    base: int,
+    ways: int,
+    key: int,
+    now: int,
+) -> int:
+    """Find ``key`` (a word without its payload) and stamp it; returns the word or -1."""
+    found = -1
     for way in range(ways):
-        word = slots[base + way]
-        if word >> 4 == key and word != EMPTY:
-            for shift in range(way, 0, -1):
-                slots[base + shift] = slots[base + shift - 1]
-            slots[base] = word
-            return word
-    return EMPTY
+        if words[base + way] >> 4 == key:
+            found = way
+    if found < 0:
+        return EMPTY
+    stamps[base + found] = now
+    return int(words[base + found])
 
 
-@kernel
-def insert(slots: npt.NDArray[np.int64], base: int, ways: int, word: int) -> None:
-    """Insert ``word`` as MRU, dropping the LRU entry when the set is full."""
-    for shift in range(ways - 1, 0, -1):
-        slots[base + shift] = slots[base + shift - 1]
-    slots[base] = word
+@inline_kernel
+def insert(
+    words: npt.NDArray[np.int64],
+    stamps: npt.NDArray[np.int64],
+    base: int,
+    ways: int,
+    word: int,
+    now: int,
+) -> None:
+    """Put ``word`` in the least recently used slot of the set."""
+    victim = 0
+    oldest = stamps[base]
+    for way in range(1, ways):
+        stamp = stamps[base + way]
+        if stamp < oldest:
+            oldest = stamp
+            victim = way
+    words[base + victim] = word
+    stamps[base + victim] = now

@@ -64,7 +64,12 @@ class ReferenceModel:
             "pmd": machine.walk_cache.pmd_entries,
         }
         self.walk_cache_size = [sizes.get(name, 0) for name in names[:-1]]
-        self.walk_caches: list[list[tuple[int, int]]] = [[] for _ in names[:-1]]
+        self.walk_cache_ways = [min(n, machine.walk_cache.ways) for n in self.walk_cache_size]
+        # One MRU-first list per set; sets = entries / ways.
+        self.walk_caches: list[list[list[tuple[int, int]]]] = [
+            [[] for _ in range(max(1, n // max(1, w)))]
+            for n, w in zip(self.walk_cache_size, self.walk_cache_ways, strict=True)
+        ]
         self.leaves: dict[tuple[int, int, int], tuple[str, str]] = {}
         self.tables: set[tuple[int, int, int]] = set()
         self.vmas = vmas
@@ -150,10 +155,14 @@ class ReferenceModel:
         raise AssertionError("no mapping fits")
 
     def _walk_references(self, pid: int, va: int, leaf_level: int) -> int:
+        def cache_set(level: int) -> list[tuple[int, int]]:
+            sets = self.walk_caches[level]
+            return sets[(va >> self._shift(level)) % len(sets)]
+
         hit = -1
         for level in range(leaf_level - 1, -1, -1):
-            cache = self.walk_caches[level]
             key = (pid, va >> self._shift(level))
+            cache = cache_set(level)
             if self.walk_cache_size[level] and key in cache:
                 cache.remove(key)
                 cache.insert(0, key)
@@ -161,9 +170,9 @@ class ReferenceModel:
                 break
         for level in range(hit + 1, leaf_level):
             if self.walk_cache_size[level]:
-                cache = self.walk_caches[level]
+                cache = cache_set(level)
                 cache.insert(0, (pid, va >> self._shift(level)))
-                del cache[self.walk_cache_size[level] :]
+                del cache[self.walk_cache_ways[level] :]
         return leaf_level - hit
 
     # --- TLB ----------------------------------------------------------------------------
@@ -239,4 +248,3 @@ class ReferenceModel:
                 del lines[self.llc_ways :]
                 self.counts.llc_misses += 1
         self.counts.accesses += 1
-

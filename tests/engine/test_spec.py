@@ -36,7 +36,7 @@ def test_round_trip_and_hash_are_stable() -> None:
         ({"machine": {"tlb": {"levels": [{"name": "L1", "structures": [
             {"page_sizes": ["4K"], "entries": 48, "ways": 4}]}]}}}, "machine.tlb.levels.0"),
         ({"workload": {"generator": {"name": "uniform", "size_bytes": "1P"}}},
-         "workload.generator.uniform.size_bytes"),
+         "workload.generator.size_bytes"),
     ],
 )  # fmt: skip
 def test_bad_specs_name_the_field(patch: dict[str, Any], field: str) -> None:

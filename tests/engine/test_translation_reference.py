@@ -38,11 +38,13 @@ SPARSE_L1_TLB: dict[str, Any] = {
     "levels": [
         {"name": "L1", "structures": [
             {"page_sizes": ["64K", "2M"], "entries": 4, "ways": 2, "accesses": "data"}]},
-        {"name": "L2", "structures": [{"page_sizes": ["4K", "64K", "2M"], "entries": 16, "ways": 4}]},
-        {"name": "L3", "structures": [{"page_sizes": ["4K", "2M", "1G"], "entries": 64, "ways": 8}]},
+        {"name": "L2", "structures": [
+            {"page_sizes": ["4K", "64K", "2M"], "entries": 16, "ways": 4}]},
+        {"name": "L3", "structures": [
+            {"page_sizes": ["4K", "2M", "1G"], "entries": 64, "ways": 8}]},
     ]
 }  # fmt: skip
-SMALL_CACHES = {"pgd_entries": 1, "pud_entries": 2, "pmd_entries": 4}
+SMALL_CACHES = {"pgd_entries": 1, "pud_entries": 2, "pmd_entries": 8, "ways": 2}
 SMALL_LLC = {"size_bytes": 8192, "ways": 4}
 
 VMAS = [

@@ -1,0 +1,110 @@
+"""Access streams: pieces of a fixed, seed-determined shape, cut into chunks of any size.
+
+Generators and trace readers produce *pieces* whose boundaries never depend on the caller's
+``chunk_accesses``; ``rechunk`` then cuts the stream into chunks. This is what makes the
+same spec and seed give bit-identical accesses whatever chunk size the simulator asks for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+import numpy as np
+import numpy.typing as npt
+
+from pagelab.workloads.base import AccessChunk, AccessKind, Vma
+
+PIECE_ACCESSES = 1 << 16
+"""Accesses per generated piece: large enough to amortise numpy call overhead, small
+enough that a piece's temporaries stay in cache."""
+
+
+def make_chunk(
+    address: npt.NDArray[np.integer],
+    kind: npt.NDArray[np.integer],
+    pid: int | npt.NDArray[np.integer],
+) -> AccessChunk:
+    """An AccessChunk with the dtypes the simulator expects; a scalar ``pid`` fills the chunk."""
+    addresses = np.asarray(address).astype(np.uint64, copy=False)
+    if isinstance(pid, int):
+        pids = np.full(addresses.shape[0], pid, dtype=np.uint16)
+    else:
+        pids = pid.astype(np.uint16, copy=False)
+    return AccessChunk(address=addresses, kind=kind.astype(np.uint8, copy=False), pid=pids)
+
+
+def random_kinds(
+    rng: np.random.Generator, count: int, store_fraction: float
+) -> npt.NDArray[np.uint8]:
+    """Loads and stores, each access a store with probability ``store_fraction``."""
+    stores = rng.random(count) < store_fraction
+    return np.where(stores, np.uint8(AccessKind.STORE), np.uint8(AccessKind.LOAD))
+
+
+def _slice(chunk: AccessChunk, start: int, stop: int) -> AccessChunk:
+    return AccessChunk(chunk.address[start:stop], chunk.kind[start:stop], chunk.pid[start:stop])
+
+
+def _concat(parts: list[AccessChunk]) -> AccessChunk:
+    if len(parts) == 1:
+        return parts[0]
+    return AccessChunk(
+        address=np.concatenate([part.address for part in parts]),
+        kind=np.concatenate([part.kind for part in parts]),
+        pid=np.concatenate([part.pid for part in parts]),
+    )
+
+
+def rechunk(pieces: Iterable[AccessChunk], chunk_accesses: int) -> Iterator[AccessChunk]:
+    """Cut a stream of pieces into chunks of exactly ``chunk_accesses`` (the last may be short)."""
+    if chunk_accesses < 1:
+        raise ValueError(f"chunk_accesses must be at least 1, not {chunk_accesses}")
+    pending: list[AccessChunk] = []
+    pending_accesses = 0
+    for piece in pieces:
+        start = 0
+        while start < len(piece):
+            take = min(chunk_accesses - pending_accesses, len(piece) - start)
+            pending.append(_slice(piece, start, start + take))
+            pending_accesses += take
+            start += take
+            if pending_accesses == chunk_accesses:
+                yield _concat(pending)
+                pending, pending_accesses = [], 0
+    if pending:
+        yield _concat(pending)
+
+
+class StreamWorkload:
+    """A Workload whose pieces come from ``make_pieces``; each ``chunks`` call starts afresh."""
+
+    def __init__(
+        self,
+        *,
+        vmas: list[Vma] | None,
+        total_accesses: int | None,
+        make_pieces: Callable[[], Iterator[AccessChunk]],
+    ) -> None:
+        self._vmas = vmas
+        self._total_accesses = total_accesses
+        self._make_pieces = make_pieces
+
+    @property
+    def vmas(self) -> list[Vma] | None:
+        return self._vmas
+
+    @property
+    def total_accesses(self) -> int | None:
+        return self._total_accesses
+
+    def chunks(self, chunk_accesses: int) -> Iterator[AccessChunk]:
+        return rechunk(self._make_pieces(), chunk_accesses)
+
+
+def piece_sizes(total_accesses: int) -> Iterator[int]:
+    """Sizes of the pieces that make up ``total_accesses``: full pieces, then the rest."""
+    done = 0
+    while done < total_accesses:
+        size = min(PIECE_ACCESSES, total_accesses - done)
+        yield size
+        done += size
