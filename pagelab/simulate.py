@@ -70,10 +70,14 @@ def simulate(
     spec: Spec,
     *,
     base_dir: Path | None = None,
+    confine_traces: bool = True,
     on_progress: Callable[[Progress], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> Result:
     """Run ``spec``; relative trace paths resolve against ``base_dir``.
+
+    With ``confine_traces`` a trace path must stay inside ``base_dir`` (a service's trace
+    store); the command line turns it off for the user's own files.
 
     ``on_progress`` is called after each chunk; ``should_cancel`` is polled between chunks
     and a True answer raises Cancelled.
@@ -81,7 +85,9 @@ def simulate(
     started = time.perf_counter()
     machine, plan = check_spec(spec)
     controls = spec.controls
-    workload = build_workload(spec.workload, seed=controls.seed, base_dir=base_dir)
+    workload = build_workload(
+        spec.workload, seed=controls.seed, base_dir=base_dir, confine=confine_traces
+    )
     translator = Translator(machine, plan, workload.vmas, spec.policy.thp)
     total = workload.total_accesses
     if controls.access_limit is not None:

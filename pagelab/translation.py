@@ -166,7 +166,7 @@ class Translator:
         self.llc_stamps = np.full_like(self.llc, -1)
 
         self.counts = np.zeros(C.COUNT, dtype=np.int64)
-        self.state = np.array([0, 64, 0, 1024, -1, 0, -1, 0], dtype=np.int64)
+        self.state = np.array([0, 64, 0, 1024, -1, 0, -1, 0, -1], dtype=np.int64)
 
     def _build_vmas(self, vmas: list[Vma] | None, thp: ThpMode) -> None:
         granule = self.plan.geometry.granule_bytes

@@ -197,8 +197,9 @@ def simulate_accesses(
     """Simulate accesses ``start`` to ``end``; returns (next index, status).
 
     ``state`` holds [tables used, table capacity, rows used, row capacity, last region key,
-    last region row, last page key, LRU clock]. A status other than DONE stops at an access
-    that needs Python: more table or region room (call again after growing), or a bad address.
+    last region row, last page key, LRU clock, last LLC line]. A status other than DONE
+    stops at an access that needs Python: more table or region room (call again after
+    growing), or a bad address.
     """
     tables_per_fault = level_shift.shape[0]
     n_levels = probe_count.shape[0]
@@ -211,6 +212,7 @@ def simulate_accesses(
     last_row = state[5]
     last_page = state[6]
     now = state[7]
+    last_line = state[8]
     accesses = 0
     stores = 0
     ifetches = 0
@@ -320,11 +322,15 @@ def simulate_accesses(
         # Which accesses reach memory.
         if llc_sets > 0:
             line = va >> line_shift
-            base = (line & (llc_sets - 1)) * llc_ways
             line_key = (line << 16) | pid
-            if lru.lookup(llc, llc_stamps, base, llc_ways, line_key, now) == -1:
-                lru.insert(llc, llc_stamps, base, llc_ways, line_key << 4, now)
-                memory_accesses += 1
+            # The line the access before used is the newest in its set: a hit that changes
+            # nothing the LRU order depends on.
+            if line_key != last_line:
+                base = (line & (llc_sets - 1)) * llc_ways
+                if lru.lookup(llc, llc_stamps, base, llc_ways, line_key, now) == -1:
+                    lru.insert(llc, llc_stamps, base, llc_ways, line_key << 4, now)
+                    memory_accesses += 1
+                last_line = line_key
         else:
             memory_accesses += 1
 
@@ -340,6 +346,7 @@ def simulate_accesses(
     state[5] = last_row
     state[6] = last_page
     state[7] = now
+    state[8] = last_line
     counts[C.ACCESSES] += accesses
     counts[C.STORES] += stores
     counts[C.IFETCHES] += ifetches

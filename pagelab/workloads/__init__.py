@@ -45,7 +45,9 @@ __all__ = [
 ]
 
 
-def build_workload(spec: WorkloadSpec, *, seed: int, base_dir: Path | None) -> Workload:
+def build_workload(
+    spec: WorkloadSpec, *, seed: int, base_dir: Path | None, confine: bool = True
+) -> Workload:
     """The workload ``spec`` describes; relative trace paths resolve inside ``base_dir``.
 
     Raises TraceError for a trace that is missing or whose format check fails up front.
@@ -54,7 +56,7 @@ def build_workload(spec: WorkloadSpec, *, seed: int, base_dir: Path | None) -> W
     if generator is None:
         if spec.trace is None:
             raise ValueError("the workload has neither a generator nor a trace")
-        return open_trace(spec.trace, base_dir=base_dir)
+        return open_trace(spec.trace, base_dir=base_dir, confine=confine)
     match generator:
         case UniformSpec():
             return uniform_workload(generator, seed)

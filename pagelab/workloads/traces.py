@@ -213,15 +213,15 @@ def _checked(pieces: Pieces, shown_path: str, vmas: list[Vma] | None) -> Iterato
         yield chunk
 
 
-def resolve_trace_path(path_text: str, base_dir: Path | None) -> Path:
-    """The trace file: relative to ``base_dir`` (and kept inside it) when one is given.
+def resolve_trace_path(path_text: str, base_dir: Path | None, *, confine: bool = True) -> Path:
+    """The trace file; a relative path is taken from ``base_dir`` when one is given.
 
-    Inside ``base_dir`` the path may not be absolute or climb out with ``..``; a symbolic link
-    the owner of ``base_dir`` placed there is followed.
+    With ``confine`` (what a service wants) the path may not be absolute or climb out of
+    ``base_dir`` with ``..``; a symbolic link the owner of ``base_dir`` placed there is followed.
     """
     path = Path(path_text)
     if base_dir is not None:
-        if path.is_absolute() or ".." in path.parts:
+        if confine and (path.is_absolute() or ".." in path.parts):
             raise TraceError("the trace path leads outside the trace store", path=path_text)
         path = base_dir / path
     if not path.is_file():
@@ -229,9 +229,9 @@ def resolve_trace_path(path_text: str, base_dir: Path | None) -> Path:
     return path
 
 
-def open_trace(spec: TraceSpec, *, base_dir: Path | None) -> StreamWorkload:
+def open_trace(spec: TraceSpec, *, base_dir: Path | None, confine: bool = True) -> StreamWorkload:
     """A Workload reading ``spec``'s file; the format is checked as far as is cheap up front."""
-    path = resolve_trace_path(spec.path, base_dir)
+    path = resolve_trace_path(spec.path, base_dir, confine=confine)
     total_accesses: int | None = None
     if spec.format == "uint64":
         total_accesses = _uint64_count(path, spec.path)

@@ -12,7 +12,7 @@ import pytest
 
 import pagelab
 
-LACKEY = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ls-lackey.txt.xz"
+LACKEY = Path(__file__).resolve().parents[2] / "examples" / "traces" / "ls-lackey.txt.xz"
 
 
 def _spec(**parts: Any) -> pagelab.Spec:

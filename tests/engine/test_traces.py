@@ -16,7 +16,7 @@ from pagelab.workloads.lines import READ_BYTES
 from pagelab.workloads.spec import WorkloadSpec
 from pagelab.workloads.traces import TraceSummary, check_trace
 
-LS_TRACE = Path("/work/shared/data/ls-lackey.txt.xz")
+LS_TRACE = Path(__file__).resolve().parents[2] / "examples" / "traces" / "ls-lackey.txt.xz"
 
 LACKEY = (
     "==4242== Lackey, an example Valgrind tool\n"
