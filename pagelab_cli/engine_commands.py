@@ -80,15 +80,14 @@ def _run(args: argparse.Namespace) -> int:
     except pagelab.SpecError as error:
         return _fail(f"invalid spec {args.spec}: {error}")
     console = Console(stderr=True)
-    # A relative trace path is read from the spec's folder (and kept inside it); an absolute
-    # one is the user's to choose on their own machine.
-    trace = spec.workload.trace
-    base_dir = None if trace is not None and Path(trace.path).is_absolute() else args.spec.parent
+    # A relative trace path is read from the spec's folder; on their own machine users may
+    # point anywhere.
+    base_dir = args.spec.parent
     try:
         if console.is_terminal:
             result = _run_with_progress(spec, base_dir, console)
         else:
-            result = pagelab.simulate(spec, base_dir=base_dir)
+            result = pagelab.simulate(spec, base_dir=base_dir, confine_traces=False)
     except pagelab.PagelabError as error:
         return _fail(str(error))
     if args.out is not None:
@@ -97,9 +96,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_with_progress(
-    spec: pagelab.Spec, base_dir: Path | None, console: Console
-) -> pagelab.Result:
+def _run_with_progress(spec: pagelab.Spec, base_dir: Path, console: Console) -> pagelab.Result:
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -117,7 +114,7 @@ def _run_with_progress(
                 task, completed=done.accesses_done, total=done.accesses_total, rate=rate
             )
 
-        return pagelab.simulate(spec, base_dir=base_dir, on_progress=report)
+        return pagelab.simulate(spec, base_dir=base_dir, confine_traces=False, on_progress=report)
 
 
 def _format(value: float) -> str:

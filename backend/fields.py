@@ -1,0 +1,46 @@
+"""Request field types shared by the domains: text and JSON every database can store.
+
+PostgreSQL rejects NUL characters in text and JSONB, and JSON has no NaN or Infinity (which
+Python's parser accepts), so such input is refused up front with a 422 instead of failing at
+the database with a 500.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, StringConstraints
+
+MAX_JSON_DEPTH = 32
+
+
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("text must not contain NUL characters")
+    return text
+
+
+def check_json_document(value: Any, *, depth: int = 0) -> Any:
+    """Raise ValueError on NUL characters, non-finite numbers or nesting past the limit."""
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        _no_nul(value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key)
+            check_json_document(item, depth=depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            check_json_document(item, depth=depth + 1)
+    return value
+
+
+# One line of printable text (a name, a search string).
+Line = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^\x00-\x1f\x7f]*$")]
+# Free text: newlines and tabs are fine, NUL is not.
+Text = Annotated[str, AfterValidator(_no_nul)]
+JsonDocument = Annotated[dict[str, Any], AfterValidator(check_json_document)]

@@ -1,0 +1,40 @@
+"""Runs as the dashboard's figures take them: stored results with labels and sweep points."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+import pagelab
+from backend.runs import exports
+from backend.runs.schemas import RunRead
+from frontend.chart_sets import point_label, unique_labels
+from frontend.figures import RunView
+
+
+def load_result(session: Session, run_id: int) -> pagelab.Result:
+    stored = exports.read_result(session, run_id=run_id)
+    return pagelab.Result(
+        meta=stored.meta, summary=stored.summary, series=stored.series, heatmap=stored.heatmap
+    )
+
+
+def run_labels(runs: Sequence[RunRead], *, with_ids: bool = False) -> dict[int, str]:
+    """A distinct short name per run: its sweep values (``#id`` added where needed)."""
+    labels = [point_label(run.params) for run in runs]
+    if with_ids:
+        labels = [f"#{run.id} {label}".strip() for run, label in zip(runs, labels, strict=True)]
+    named = unique_labels(labels, [run.id for run in runs])
+    return {run.id: label for run, label in zip(runs, named, strict=True)}
+
+
+def run_views(
+    session: Session, runs: Sequence[RunRead], labels: dict[int, str]
+) -> dict[int, RunView]:
+    """RunViews of the runs that succeeded (the others have no result to plot), by run id."""
+    return {
+        run.id: RunView(labels[run.id], load_result(session, run.id), run.params)
+        for run in runs
+        if run.status == "succeeded"
+    }

@@ -1,0 +1,240 @@
+"""What each dashboard page shows, gathered from the services the REST API uses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from backend.experiments import repository as experiment_repository
+from backend.experiments import service as experiment_service
+from backend.experiments.schemas import ExperimentRead
+from backend.pages.html import PageError
+from backend.pages.results import run_labels, run_views
+from backend.runs import service as run_service
+from backend.runs.schemas import RunRead
+from backend.shares import repository as share_repository
+from backend.shares import service as share_service
+from frontend.chart_sets import comparison_charts, run_detail_charts, single_run_charts
+from frontend.figures import RunView, headline_metrics
+from frontend.summary_table import spec_differences, summary_rows
+
+# At most this many runs on one compare page: beyond it the overlays stop being readable.
+MAX_COMPARE_RUNS = 32
+
+
+def table_metrics(views: Sequence[RunView]) -> list[str]:
+    """A few summary columns for run tables: runtime, last-level TLB misses, faults, bloat."""
+    present = headline_metrics(views)
+    tlb = [name for name in present if re.fullmatch(r"tlb_\w+_misses", name)]
+    wanted = ["est_runtime_ns", *tlb[-1:], "faults", "bloat_bytes", "page_table_bytes"]
+    return [name for name in wanted if name in present]
+
+
+def _pick_run(views: Mapping[int, RunView], wanted: int | None, parameter: str) -> RunView | None:
+    if wanted is None:
+        return next(iter(views.values()), None)
+    if wanted not in views:
+        raise PageError(400, f"{parameter}: run {wanted} is not a finished run on this page")
+    return views[wanted]
+
+
+def experiment_context(
+    session: Session,
+    *,
+    experiment_id: int,
+    x_axis: str | None,
+    baseline_id: int | None,
+    focus_id: int | None,
+) -> dict[str, Any]:
+    experiment = experiment_service.read_experiment(session, experiment_id=experiment_id)
+    return {
+        "experiment": experiment,
+        "shares": share_repository.active_for_runs(session, [run.id for run in experiment.runs]),
+        **_runs_context(
+            session,
+            experiment,
+            experiment.runs,
+            x_axis=x_axis,
+            baseline_id=baseline_id,
+            focus_id=focus_id,
+        ),
+    }
+
+
+def _runs_context(
+    session: Session,
+    experiment: ExperimentRead,
+    runs: Sequence[RunRead],
+    *,
+    x_axis: str | None,
+    baseline_id: int | None,
+    focus_id: int | None,
+) -> dict[str, Any]:
+    """Runs table, charts across runs and the focused run's own charts."""
+    labels = run_labels(runs)
+    views = run_views(session, runs, labels)
+    # Path order, as in the run labels: stored JSON may not keep the order given.
+    axes = dict(sorted((experiment.sweep or {}).items()))
+    if x_axis is not None and x_axis not in axes:
+        raise PageError(400, f"x: {x_axis!r} is not swept here; choose one of {list(axes)}")
+    chosen_x = x_axis or next(iter(axes), None)
+    baseline = _pick_run(views, baseline_id, "baseline")
+    focus = _pick_run(views, focus_id, "focus")
+    if len(views) > 1:
+        charts = comparison_charts(
+            list(views.values()), axes=axes, x_axis=chosen_x, baseline=baseline
+        )
+        focus_charts = run_detail_charts(focus) if focus else []
+    else:
+        charts, focus_charts = [], single_run_charts(focus) if focus else []
+    return {
+        "runs": runs,
+        "labels": labels,
+        "views": views,
+        "metrics": table_metrics(list(views.values())),
+        "axes": axes,
+        "x_axis": chosen_x,
+        # What the page's links carry over when they change one choice.
+        "selection": {"x": x_axis, "baseline": baseline_id, "focus": focus_id},
+        "baseline": baseline,
+        "focus": focus,
+        "charts": charts,
+        "focus_charts": focus_charts,
+        "run_ids": ",".join(str(run.id) for run in runs),
+    }
+
+
+def run_context(session: Session, *, run_id: int) -> dict[str, Any]:
+    run = run_service.read_run(session, run_id=run_id)
+    experiment = experiment_service.get_experiment(session, experiment_id=run.experiment_id)
+    views = run_views(session, [run], run_labels([run]))
+    view = views.get(run.id)
+    return {
+        "run": run,
+        "experiment": experiment,
+        "label": run_labels([run])[run.id],
+        "summary": sorted((run.summary or {}).items()),
+        "charts": single_run_charts(view) if view else [],
+    }
+
+
+def parse_run_ids(text: str | None) -> list[int]:
+    """``"3,7,9"`` → ``[3, 7, 9]``, or a 400 page naming what is wrong."""
+    parts = [part.strip() for part in (text or "").split(",") if part.strip()]
+    if len(parts) < 2:
+        raise PageError(400, "runs: give at least two run ids, e.g. /compare?runs=3,7")
+    if len(parts) > MAX_COMPARE_RUNS:
+        raise PageError(400, f"runs: {len(parts)} runs; compare at most {MAX_COMPARE_RUNS}")
+    if not all(part.isdigit() and 0 < int(part) < 2**63 for part in parts):
+        raise PageError(400, f"runs: {text!r} is not a comma-separated list of run ids")
+    return list(dict.fromkeys(int(part) for part in parts))
+
+
+def compare_context(
+    session: Session, *, runs: Sequence[RunRead], baseline_id: int | None
+) -> dict[str, Any]:
+    """Runs side by side: summary with differences, spec differences, overlaid charts."""
+    labels = run_labels(runs, with_ids=True)
+    views = run_views(session, runs, labels)
+    baseline = _pick_run(views, baseline_id, "baseline")
+    names = {
+        run.experiment_id: experiment.name
+        for run in runs
+        if (experiment := experiment_repository.get(session, run.experiment_id)) is not None
+    }
+    # The baseline run is the first column: differences and speed-ups are relative to it.
+    by_id = {run.id: run for run in runs}
+    order = sorted(views, key=lambda run_id: views[run_id] is not baseline)
+    columns = [
+        {
+            "run": by_id[run_id],
+            "view": views[run_id],
+            "experiment_name": names.get(by_id[run_id].experiment_id, ""),
+        }
+        for run_id in order
+    ]
+    reference = [views[run_id] for run_id in order]
+    return {
+        "runs": runs,
+        "labels": labels,
+        "views": views,
+        "baseline": baseline,
+        "summary_rows": summary_rows(reference),
+        "columns": columns,
+        "spec_rows": spec_differences([(labels[run.id], run.spec) for run in runs]),
+        "charts": comparison_charts(reference, baseline=baseline) if len(views) > 1 else [],
+        "run_ids": ",".join(str(run.id) for run in runs),
+        "selection": {"runs": ",".join(str(run.id) for run in runs), "baseline": baseline_id},
+    }
+
+
+def compare_runs_context(
+    session: Session, *, run_ids: Sequence[int], baseline_id: int | None
+) -> dict[str, Any]:
+    runs = [run_service.read_run(session, run_id=run_id) for run_id in run_ids]
+    return compare_context(session, runs=runs, baseline_id=baseline_id)
+
+
+def shared_context(
+    session: Session,
+    *,
+    token: str,
+    x_axis: str | None,
+    baseline_id: int | None,
+    focus_id: int | None,
+) -> dict[str, Any]:
+    """A share link's frozen runs, in the view it was made from; nothing else is read."""
+    shared = share_service.read_shared(session, token=token)
+    base = {"shared": shared, "token": token, "read_only": True}
+    experiment_ids = {run.experiment_id for run in shared.runs}
+    if shared.view == "experiment" and len(experiment_ids) == 1:
+        experiment = experiment_service.get_experiment(session, experiment_id=experiment_ids.pop())
+        frozen = ExperimentRead.model_validate(
+            {
+                "id": experiment.id,
+                "name": experiment.name,
+                "description": experiment.description,
+                "tags": experiment.tag_names,
+                "kind": experiment.kind,
+                "status": experiment.status,
+                "run_counts": {},
+                "created_at": experiment.created_at,
+                "updated_at": experiment.updated_at,
+                "spec": experiment.spec,
+                "sweep": experiment.sweep,
+                "runs": shared.runs,
+            }
+        )
+        return {
+            **base,
+            "layout": "experiment",
+            "experiment": frozen,
+            **_runs_context(
+                session,
+                frozen,
+                shared.runs,
+                x_axis=x_axis,
+                baseline_id=baseline_id,
+                focus_id=focus_id,
+            ),
+        }
+    if len(shared.runs) == 1:
+        run = shared.runs[0]
+        views = run_views(session, [run], run_labels([run]))
+        view = views.get(run.id)
+        return {
+            **base,
+            "layout": "run",
+            "run": run,
+            "label": run_labels([run])[run.id],
+            "summary": sorted((run.summary or {}).items()),
+            "charts": single_run_charts(view) if view else [],
+        }
+    return {
+        **base,
+        "layout": "compare",
+        **compare_context(session, runs=shared.runs, baseline_id=baseline_id),
+    }

@@ -1,0 +1,135 @@
+"""Running one run in a worker: claim it, simulate with a monitor beside, store the outcome.
+
+The worker's task is a thin call to ``execute_run``; everything it does is here, where a test
+can call it without a broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from types import TracebackType
+
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+import pagelab
+from backend.runs import service
+from backend.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class RunMonitor:
+    """A thread beside the simulation that, every ``interval_s``, writes the heartbeat and the
+    latest progress and reads the cancel flag.
+
+    Doing the database work here keeps the engine's callbacks to an attribute write and an
+    Event check, and the heartbeat goes on even while one chunk takes long.
+    """
+
+    def __init__(
+        self, session_factory: sessionmaker[Session], claim: service.Claim, interval_s: float
+    ) -> None:
+        self._session_factory = session_factory
+        self._claim = claim
+        self._interval_s = interval_s
+        self._latest: pagelab.Progress | None = None
+        self._stop = threading.Event()
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, name=f"run-{claim.run_id}-monitor", daemon=True
+        )
+
+    def on_progress(self, progress: pagelab.Progress) -> None:
+        self._latest = progress
+
+    def should_cancel(self) -> bool:
+        return self._cancel.is_set()
+
+    def __enter__(self) -> RunMonitor:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            self._beat()
+
+    def _beat(self) -> None:
+        try:
+            with self._session_factory() as session:
+                owned, cancel = service.record_heartbeat(
+                    session, claim=self._claim, progress=self._latest
+                )
+                session.commit()
+        except SQLAlchemyError:
+            # A missed beat is survivable; the reaper only acts after a whole timeout.
+            logger.warning("run %d: heartbeat failed", self._claim.run_id, exc_info=True)
+            return
+        if not owned:
+            logger.warning(
+                "run %d: attempt %d no longer owns the run; stopping",
+                self._claim.run_id,
+                self._claim.attempt,
+            )
+        if cancel or not owned:
+            self._cancel.set()
+
+
+def execute_run(
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    run_id: int,
+    worker_hostname: str,
+) -> str:
+    """Run ``run_id`` if it is queued; returns what happened (for the log)."""
+    with session_factory() as session:
+        claim = service.claim_run(session, run_id=run_id, worker_hostname=worker_hostname)
+        session.commit()
+    if claim is None:
+        return "not queued (already handled, cancelled, or served from a stored result)"
+
+    interval_s = min(1.0, settings.heartbeat_timeout_s / 3)
+    outcome: Callable[[Session], bool]
+    with RunMonitor(session_factory, claim, interval_s) as monitor:
+        try:
+            result = pagelab.simulate(
+                pagelab.load_spec(claim.spec),
+                base_dir=settings.traces_dir,
+                on_progress=monitor.on_progress,
+                should_cancel=monitor.should_cancel,
+            )
+        except pagelab.Cancelled:
+            outcome, label = (lambda s: service.cancel_claimed_run(s, claim=claim)), "cancelled"
+        except pagelab.PagelabError as exc:
+            error = str(exc)
+            outcome, label = (lambda s: service.fail_run(s, claim=claim, error=error)), "failed"
+        except Exception as exc:
+            # Not the input's fault, but running it again would most likely fail the same way.
+            logger.exception("run %d: the engine raised", run_id)
+            error = f"internal error: {type(exc).__name__}: {exc}"
+            outcome, label = (lambda s: service.fail_run(s, claim=claim, error=error)), "failed"
+        else:
+            outcome = lambda s: service.complete_run(s, claim=claim, result=result)  # noqa: E731
+            label = "succeeded"
+
+    with session_factory() as session:
+        try:
+            stored = outcome(session)
+            session.commit()
+        except IntegrityError:
+            # The unique result.run_id: another delivery stored this run's result first.
+            session.rollback()
+            stored = False
+    return label if stored else f"{label}, but attempt {claim.attempt} had lost the run"

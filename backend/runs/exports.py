@@ -1,0 +1,50 @@
+"""A run's result for reading and download: JSON, and CSV of the per-epoch series."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from backend.problems import conflict
+from backend.runs import repository
+from backend.runs.result_blob import assemble_result
+from backend.runs.schemas import ResultRead, RunRead
+from backend.runs.service import get_run
+
+
+def read_result(session: Session, *, run_id: int) -> ResultRead:
+    run = get_run(session, run_id=run_id)
+    stored = repository.result(session, run.id)
+    if stored is None:
+        raise conflict(f"run {run_id} has no result: it is {run.status}")
+    result = assemble_result(stored.meta, stored.summary, stored.arrays)
+    return ResultRead(run_id=run.id, **dict(result))
+
+
+def series_csv(result: ResultRead) -> str:
+    """One row per epoch, one column per series, in the engine's column order."""
+    columns = list(result.series)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(zip(*(result.series[name] for name in columns), strict=True))
+    return out.getvalue()
+
+
+def runs_csv(runs: Sequence[RunRead]) -> str:
+    """One row per run: its id, state, sweep values and summary metrics."""
+    params = sorted({path for run in runs for path in run.params})
+    metrics = sorted({name for run in runs for name in (run.summary or {})})
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["run_id", "point_index", "status", *params, *metrics])
+    for run in runs:
+        row: list[Any] = [run.id, run.point_index, run.status]
+        row += [run.params.get(path, "") for path in params]
+        row += [(run.summary or {}).get(name, "") for name in metrics]
+        writer.writerow(row)
+    return out.getvalue()

@@ -1,0 +1,98 @@
+"""The service's settings: one object, read from ``PAGELAB_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1 << 20
+
+
+class Settings(BaseSettings):
+    """Where data lives, which database and broker to use, and the service's limits.
+
+    ``database_url`` defaults to SQLite and ``broker_url`` to Celery's filesystem transport,
+    both under ``home``: the embedded default needs no server.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PAGELAB_", extra="ignore", frozen=True)
+
+    home: Path = Path("./var")
+    database_url: str = ""
+    broker_url: str = ""
+
+    # A running run whose heartbeat is older than this is taken for dead and re-queued.
+    heartbeat_timeout_s: float = Field(default=60.0, gt=0.0, le=86_400.0)
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    # How often a worker's background loop dispatches waiting runs and reaps dead ones.
+    maintenance_interval_s: float = Field(default=2.0, gt=0.0, le=3600.0)
+    # A run still queued this long after it was sent is sent again (a broker that lost it).
+    redispatch_after_s: float = Field(default=900.0, gt=0.0)
+
+    api_tokens_required: bool = False
+
+    max_sweep_points: int = Field(default=256, ge=1, le=100_000)
+    max_sweep_axes: int = Field(default=8, ge=1, le=64)
+    max_tags: int = Field(default=16, ge=0, le=256)
+    max_share_runs: int = Field(default=64, ge=1, le=10_000)
+    max_upload_bytes: int = Field(default=512 * MIB, ge=1)
+    max_request_bytes: int = Field(default=1 * MIB, ge=1024)
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        # The filesystem transport needs absolute folders, and a worker started from another
+        # directory must find the same database: resolve HOME once, here.
+        home = self.home.expanduser().resolve()
+        object.__setattr__(self, "home", home)
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{home / 'pagelab.db'}")
+        if not self.broker_url:
+            object.__setattr__(self, "broker_url", "filesystem://")
+        return self
+
+    @property
+    def traces_dir(self) -> Path:
+        return self.home / "traces"
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.home / "broker"
+
+    @property
+    def uses_filesystem_broker(self) -> bool:
+        return self.broker_url.startswith("filesystem:")
+
+    def broker_transport_options(self) -> dict[str, Any]:
+        if self.uses_filesystem_broker:
+            # One folder for in and out, so the API and the worker see the same queue.
+            queue = str(self.broker_dir / "queue")
+            return {
+                "data_folder_in": queue,
+                "data_folder_out": queue,
+                "control_folder": str(self.broker_dir / "control"),
+                "processed_folder": str(self.broker_dir / "processed"),
+                "store_processed": False,
+                # Seconds between looks at the folder: a run starts at most this late.
+                "polling_interval": 0.2,
+            }
+        if self.broker_url.startswith(("redis:", "rediss:")):
+            return {"socket_connect_timeout": 3, "socket_timeout": 10}
+        return {}
+
+    def make_dirs(self) -> None:
+        """Create HOME and the folders under it that the service writes to."""
+        for folder in (self.home, self.traces_dir, self.traces_dir / "incoming"):
+            folder.mkdir(parents=True, exist_ok=True)
+        if self.uses_filesystem_broker:
+            for key in ("data_folder_in", "control_folder", "processed_folder"):
+                Path(self.broker_transport_options()[key]).mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read from the environment once."""
+    return Settings()

@@ -1,0 +1,72 @@
+"""Share-link routes: create and revoke (writes), and read by token (anyone with the link)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, status
+
+from backend.deps import SessionDep, SettingsDep, WriteAccessDep
+from backend.problems import problem_responses
+from backend.runs.schemas import ResultRead
+from backend.shares import service
+from backend.shares.schemas import ShareCreate, ShareCreated, SharedView, ShareInfo
+
+router = APIRouter(tags=["shares"])
+
+ShareId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A share link's id.")]
+Token = Annotated[str, Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+RunId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+@router.post(
+    "/shares",
+    response_model=ShareCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(400, 401, 413, 422),
+)
+def create_share(
+    body: ShareCreate,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: WriteAccessDep,
+) -> ShareCreated:
+    """Create a read-only link to a frozen set of runs; the token is shown only now."""
+    share, token = service.create_share(session, settings=settings, data=body)
+    session.commit()
+    return ShareCreated.model_validate(
+        {
+            **ShareInfo.model_validate(share).model_dump(),
+            "token": token,
+            "url": str(request.url_for("read_shared", token=token)),
+        }
+    )
+
+
+@router.delete(
+    "/shares/{share_id}", response_model=ShareInfo, responses=problem_responses(401, 404, 422)
+)
+def revoke_share(share_id: ShareId, session: SessionDep, _: WriteAccessDep) -> ShareInfo:
+    """Revoke a link; it stops working at once."""
+    share = service.revoke_share(session, share_id=share_id)
+    session.commit()
+    return ShareInfo.model_validate(share)
+
+
+@router.get(
+    "/shared/{token}", response_model=SharedView, responses=problem_responses(404, 410, 422)
+)
+def read_shared(token: Token, session: SessionDep) -> SharedView:
+    """What a share link froze: its view and its runs."""
+    return service.read_shared(session, token=token)
+
+
+@router.get(
+    "/shared/{token}/runs/{run_id}/result",
+    response_model=ResultRead,
+    responses=problem_responses(404, 409, 410, 422),
+)
+def read_shared_result(token: Token, run_id: RunId, session: SessionDep) -> ResultRead:
+    """The full result of one run the link froze."""
+    return service.read_shared_result(session, token=token, run_id=run_id)

@@ -1,0 +1,117 @@
+"""Experiment templates: one per question the lab answers, each pre-filling a useful sweep.
+
+The page offers a template when the engine accepts every point of its sweep, so the tiering
+and 1 GiB THP templates switch themselves on as those models land in the spec.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ExperimentTemplate:
+    key: str
+    title: str
+    blurb: str
+    name: str
+    tags: tuple[str, ...]
+    spec: Mapping[str, Any]
+    sweep: Mapping[str, Sequence[Any]]
+    # Generators that suit the question with their parameters, best first; the first one the
+    # engine has is used.
+    generators: Mapping[str, Mapping[str, Any]]
+    # Machine presets that suit it, best first (e.g. one with a native 64 KiB granule).
+    presets: tuple[str, ...] = field(default=())
+
+
+TEMPLATES: tuple[ExperimentTemplate, ...] = (
+    ExperimentTemplate(
+        key="pages-64k",
+        title="64 KiB base pages",
+        blurb="TLB reach and fewer faults against bloat: base page 4K / 64K × THP never / always.",
+        name="64 KiB pages vs 4 KiB",
+        tags=("64k-pages",),
+        spec={
+            "policy": {"base_page": "4K", "thp": "never"},
+            "controls": {"seed": 1, "epoch_accesses": 100_000},
+        },
+        sweep={"policy.base_page": ["4K", "64K"], "policy.thp": ["never", "always"]},
+        # A key-value store touches a few lines of big objects: the case where larger pages
+        # buy TLB reach and cost bloat.
+        generators={
+            "kvstore": {"objects": 20_000, "accesses": 2_000_000},
+            "zipf": {"size_bytes": "1G", "accesses": 2_000_000},
+            "uniform": {"size_bytes": "256M", "accesses": 1_000_000},
+        },
+        presets=("neoverse-v2", "neoverse-n1", "graviton3", "ampere-altra"),
+    ),
+    ExperimentTemplate(
+        key="tiering",
+        title="DRAM + CXL tiering",
+        blurb="Hot/cold placement across a fast and a slow tier: first touch, TPP, DAMON, oracle.",
+        name="Tiering policies",
+        tags=("tiering",),
+        spec={
+            "policy": {"tiering": {"policy": "first_touch"}},
+            "controls": {"seed": 1, "epoch_accesses": 100_000},
+        },
+        sweep={"policy.tiering.policy": ["first_touch", "tpp", "damon", "oracle"]},
+        # A hot set that moves: placement has to follow it.
+        generators={
+            "phase": {"accesses": 4_000_000},
+            "zipf": {"size_bytes": "4G", "accesses": 2_000_000},
+        },
+    ),
+    ExperimentTemplate(
+        key="thp-1g",
+        title="1 GiB THP",
+        blurb="2 MiB against 2 MiB + 1 GiB THP, with and without the page-table deposit.",
+        name="1 GiB THP",
+        tags=("thp-1g",),
+        spec={
+            "policy": {"thp": "always", "thp_sizes": ["2M"]},
+            "controls": {"seed": 1, "epoch_accesses": 100_000},
+        },
+        sweep={"policy.thp_sizes": [["2M"], ["2M", "1G"]], "policy.thp_deposit": [True, False]},
+        generators={
+            "zipf": {"size_bytes": "8G", "accesses": 2_000_000, "align_bytes": "1G"},
+            "uniform": {"size_bytes": "8G", "accesses": 2_000_000, "align_bytes": "1G"},
+        },
+    ),
+)
+
+
+def with_catalogues(
+    template: ExperimentTemplate,
+    *,
+    generator_names: Sequence[str],
+    preset_names: Sequence[str],
+) -> dict[str, Any] | None:
+    """The template's base spec with a generator and machine the engine has; None when the
+    engine has none of the generators the template suits."""
+    spec = copy.deepcopy(dict(template.spec))
+    generator = next((name for name in template.generators if name in generator_names), None)
+    if generator is None:
+        return None
+    workload = {"generator": {"name": generator, **template.generators[generator]}}
+    preset = next((name for name in template.presets if name in preset_names), None)
+    if preset is None and preset_names:
+        preset = preset_names[0]
+    machine = {"preset": preset} if preset is not None else {}
+    # Keys in the order people read a spec: what runs, on what, under which policy, how.
+    return {"workload": workload, "machine": machine, **spec}
+
+
+def request_body(template: ExperimentTemplate, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON the REST API takes to create the template's experiment."""
+    return {
+        "name": template.name,
+        "description": "",
+        "tags": list(template.tags),
+        "spec": dict(spec),
+        "sweep": {path: list(values) for path, values in template.sweep.items()},
+    }

@@ -1,0 +1,211 @@
+"""Per-epoch figures: metric panels over time (one run, or several overlaid) and the
+page-size composition of resident memory."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import plotly.graph_objects as go
+
+from frontend.figures.chart import Chart
+from frontend.figures.layout import new_figure, run_color
+from frontend.figures.metrics import (
+    metric_label,
+    page_size_of_resident_column,
+    unit_for,
+    unit_kind,
+)
+from frontend.figures.runs import RunView
+from pagelab.units import size_bytes
+
+_X_COLUMN = "accesses_end"
+_INDEX_COLUMNS = frozenset({"epoch", _X_COLUMN})
+_MARKERS_UP_TO_EPOCHS = 60
+
+
+@dataclass(frozen=True)
+class SeriesPanel:
+    """One plot of related series columns that share a unit."""
+
+    key: str
+    title: str
+    columns: tuple[str, ...]
+
+
+# Known groupings, each a list of patterns: a panel's columns come in pattern order, so the
+# headline column (the menu's first choice) leads. Every panel's patterns match columns of one
+# unit kind only. Columns no pattern claims are still plotted, grouped by unit kind, so new
+# engine metrics show up.
+_KNOWN_PANELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("tlb", "TLB misses", (r"tlb_\w+_misses",)),
+    ("walks", "Page walks", ("walks", "walk_references")),
+    ("walk-cycles", "Page-walk cycles", ("walk_cycles",)),
+    ("faults", "Page faults", ("faults",)),
+    ("memory", "Resident memory and bloat", ("resident_bytes", "bloat_bytes", "touched_bytes")),
+    ("page-tables", "Page-table memory", ("page_table_bytes", r"page_table_\w*bytes(_\w+)?")),
+    ("time", "Estimated time", ("est_runtime_ns", r"(memory|fault|translation|compute)_ns")),
+    ("amat", "Average memory access time", ("amat_ns",)),
+    ("memory-traffic", "Memory traffic", ("memory_accesses", "llc_misses")),
+    ("tier-ratio", "Tier placement", (r"\w*tier\w*_ratio",)),
+    ("tier-migration", "Tier migration", (r"(promoted|demoted|migrated)_bytes",)),
+    ("accesses", "Accesses", ("accesses", "stores", "ifetches")),
+)
+# Counters are per epoch; bytes are the state at the epoch's end.
+_PER_EPOCH_KINDS = frozenset({"count", "cycles", "time"})
+
+
+def series_panels(runs: Sequence[RunView]) -> list[SeriesPanel]:
+    """The panels worth drawing for these runs: only columns some run actually has."""
+    present: list[str] = []
+    for run in runs:
+        present += [name for name in run.result.series if name not in present]
+    candidates = [
+        name
+        for name in present
+        if name not in _INDEX_COLUMNS and page_size_of_resident_column(name) is None
+    ]
+    panels = []
+    claimed: set[str] = set()
+    for key, title, patterns in _KNOWN_PANELS:
+        columns = list(
+            dict.fromkeys(
+                name
+                for pattern in patterns
+                for name in candidates
+                if name not in claimed and re.fullmatch(pattern, name)
+            )
+        )
+        claimed.update(columns)
+        if columns:
+            panels.append(SeriesPanel(key, title, tuple(columns)))
+    by_kind: dict[str, list[str]] = {}
+    for name in candidates:
+        if name not in claimed:
+            by_kind.setdefault(unit_kind(name), []).append(name)
+    for kind, names in by_kind.items():
+        panels.append(SeriesPanel(f"other-{kind}", f"Other metrics ({kind})", tuple(names)))
+    return panels
+
+
+def series_chart(panel: SeriesPanel, runs: Sequence[RunView]) -> Chart:
+    """The panel's columns over simulated accesses.
+
+    One run: a line per column. Several runs: a line per run (its colour is the run's on
+    every chart) for one column at a time, and a menu above the plot picks the column, so
+    the legend names runs only.
+    """
+    values = [
+        value for run in runs for name in panel.columns for value in run.result.series.get(name, [])
+    ]
+    unit = unit_for(panel.columns[0], values)
+    overlaid = len(runs) > 1
+    first = panel.columns[0]
+    # One run shows every column at once, so the axis takes the panel's name.
+    y_text = panel.title if len(panel.columns) > 1 and not overlaid else metric_label(first)
+    figure = new_figure(
+        xaxis={"title": {"text": "Accesses simulated"}},
+        yaxis={"title": {"text": _y_title(y_text, first, unit.name)}, "rangemode": "tozero"},
+        showlegend=overlaid or len(panel.columns) > 1,
+    )
+    if overlaid:
+        # Runs listed at the side: the top is kept for the column menu.
+        figure.update_layout(legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top"})
+    trace_columns: list[str] = []
+    for column_index, name in enumerate(panel.columns):
+        for run_index, run in enumerate(runs):
+            series = run.result.series
+            if name not in series or _X_COLUMN not in series:
+                continue
+            raw = series[name]
+            epochs = series.get("epoch", list(range(len(raw))))
+            figure.add_trace(
+                go.Scatter(
+                    x=series[_X_COLUMN],
+                    y=[value / unit.divisor for value in raw],
+                    customdata=[[value, epoch] for value, epoch in zip(raw, epochs, strict=True)],
+                    name=run.label if overlaid else metric_label(name),
+                    visible=column_index == 0 or not overlaid,
+                    mode="lines+markers" if len(raw) <= _MARKERS_UP_TO_EPOCHS else "lines",
+                    line={"color": run_color(run_index if overlaid else column_index)},
+                    hovertemplate=(
+                        f"{metric_label(name)}: %{{customdata[0]:{unit.hover_format}}}"
+                        f"{unit.hover_suffix}<br>epoch %{{customdata[1]}}, "
+                        "%{x:,} accesses"
+                    ),
+                )
+            )
+            trace_columns.append(name)
+    if overlaid and len(panel.columns) > 1:
+        figure.update_layout(
+            updatemenus=[_column_menu(panel, trace_columns, unit.name)],
+            margin={"t": 50},
+        )
+    return Chart(f"series-{panel.key}", panel.title, figure)
+
+
+def _column_menu(panel: SeriesPanel, trace_columns: list[str], unit_name: str) -> dict[str, Any]:
+    """A dropdown that shows one column's lines (one per run) and retitles the y axis."""
+    buttons = [
+        {
+            "label": metric_label(name),
+            "method": "update",
+            "args": [
+                {"visible": [column == name for column in trace_columns]},
+                {"yaxis.title.text": _y_title(metric_label(name), name, unit_name)},
+            ],
+        }
+        for name in panel.columns
+        if name in trace_columns
+    ]
+    return {
+        "type": "dropdown",
+        "buttons": buttons,
+        "active": 0,
+        "showactive": True,
+        "x": 0,
+        "xanchor": "left",
+        "y": 1.03,
+        "yanchor": "bottom",
+        "pad": {"t": 0, "b": 0},
+        "bgcolor": "#f6f8fa",
+        "bordercolor": "#d1d9e0",
+    }
+
+
+def page_size_chart(run: RunView) -> Chart | None:
+    """Resident memory stacked by the page size mapping it; None if the run has no such columns."""
+    series = run.result.series
+    columns = sorted(
+        (name for name in series if page_size_of_resident_column(name)),
+        key=lambda name: size_bytes(page_size_of_resident_column(name) or "0"),
+    )
+    if not columns or _X_COLUMN not in series:
+        return None
+    unit = unit_for("resident_bytes", [value for name in columns for value in series[name]])
+    figure = new_figure(
+        xaxis={"title": {"text": "Accesses simulated"}},
+        yaxis={"title": {"text": f"Resident memory ({unit.name})"}},
+        hovermode="x unified",
+    )
+    for index, name in enumerate(columns):
+        figure.add_trace(
+            go.Scatter(
+                x=series[_X_COLUMN],
+                y=[value / unit.divisor for value in series[name]],
+                customdata=series[name],
+                name=f"{page_size_of_resident_column(name)} pages",
+                stackgroup="page-size",
+                mode="lines",
+                line={"color": run_color(index), "width": 1},
+                hovertemplate=f"%{{customdata:,}}{unit.hover_suffix}",
+            )
+        )
+    return Chart("page-sizes", "Resident memory by page size", figure)
+
+
+def _y_title(text: str, column: str, unit_name: str) -> str:
+    per_epoch = " per epoch" if unit_kind(column) in _PER_EPOCH_KINDS else ""
+    return f"{text}{per_epoch} ({unit_name})"

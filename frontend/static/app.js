@@ -1,0 +1,426 @@
+// pagelab dashboard behaviour. Pages are rendered on the server; this file draws the Plotly
+// figures they carry as JSON data blocks, polls the REST API for live status, and sends the
+// forms and buttons to the REST API. No inline scripts anywhere: the CSP forbids them.
+"use strict";
+
+(() => {
+  const API = "/api/v1";
+  const POLL_MS = 2000;
+  const TOKEN_KEY = "pagelab.apiToken";
+  const ACTIVE = new Set(["queued", "running"]);
+
+  // ---------- REST calls ----------
+
+  class ApiError extends Error {
+    constructor(problem, status) {
+      super(problem.detail || problem.title || `HTTP ${status}`);
+      this.status = status;
+      this.fieldErrors = problem.errors || [];
+    }
+  }
+
+  function askForToken() {
+    const entered = window.prompt("This server needs an API token for changes (pagelab token create):");
+    if (entered) localStorage.setItem(TOKEN_KEY, entered.trim());
+    return Boolean(entered);
+  }
+
+  async function api(method, path, body, { retried = false } = {}) {
+    const write = method !== "GET";
+    if (write && document.body.dataset.tokensRequired === "true" && !localStorage.getItem(TOKEN_KEY)) {
+      askForToken();
+    }
+    const headers = { Accept: "application/json" };
+    const token = localStorage.getItem(TOKEN_KEY);
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const init = { method, headers };
+    if (body instanceof FormData) {
+      init.body = body;
+    } else if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(`${API}/${path}`, init);
+    if (response.status === 401 && write && !retried && askForToken()) {
+      // A stored token that stopped working (revoked): ask once more, keep the new one.
+      return api(method, path, body, { retried: true });
+    }
+    if (response.status === 204) return null;
+    const type = response.headers.get("Content-Type") || "";
+    const data = type.includes("json") ? await response.json() : await response.text();
+    if (!response.ok) throw new ApiError(typeof data === "object" ? data : { detail: data }, response.status);
+    return data;
+  }
+
+  function showError(target, error) {
+    const box = typeof target === "string" ? document.getElementById(target) : target;
+    if (!box) return;
+    box.replaceChildren();
+    const title = document.createElement("strong");
+    title.textContent = error.message;
+    box.append(title);
+    if (error.fieldErrors && error.fieldErrors.length) {
+      const list = document.createElement("ul");
+      list.className = "form-errors";
+      for (const item of error.fieldErrors) {
+        const li = document.createElement("li");
+        li.textContent = `${item.field}: ${item.message}`;
+        list.append(li);
+      }
+      box.append(list);
+    }
+    box.hidden = false;
+  }
+
+  // ---------- figures ----------
+
+  function drawFigures() {
+    const plots = document.querySelectorAll(".plot[data-figure]");
+    if (!plots.length || !window.Plotly) return;
+    for (const element of plots) {
+      const block = document.getElementById(element.dataset.figure);
+      const figure = JSON.parse(block.textContent);
+      const config = {
+        responsive: true,
+        displaylogo: false,
+        // The cloud button would upload the figure to Plotly's servers: not from this lab.
+        modeBarButtonsToRemove: ["lasso2d", "select2d", "sendChartToCloud"],
+        toImageButtonOptions: { format: "png", filename: element.dataset.fileName, scale: 2 },
+      };
+      window.Plotly.newPlot(element, figure.data, figure.layout, config).then(() => {
+        element.dataset.drawn = "true";
+      });
+    }
+  }
+
+  // ---------- live status ----------
+
+  function setBadge(badge, status) {
+    if (!badge || badge.dataset.status === status) return;
+    badge.className = `badge ${status}`;
+    badge.dataset.status = status;
+    badge.textContent = status;
+  }
+
+  function setProgress(holder, fraction) {
+    if (!holder) return;
+    const percent = Math.round(100 * (fraction || 0));
+    holder.querySelector("progress").value = percent;
+    holder.querySelector(".progress-text").textContent = `${percent}%`;
+  }
+
+  function poll(task) {
+    let stopped = false;
+    const tick = async () => {
+      if (stopped) return;
+      try {
+        stopped = (await task()) === false;
+      } catch (error) {
+        console.warn("status poll failed:", error.message);
+      }
+      if (!stopped) setTimeout(tick, POLL_MS);
+    };
+    setTimeout(tick, POLL_MS);
+  }
+
+  // The list page asks the API for the same page it shows (same filters, same cursor) and
+  // refreshes the status of the rows that were still queued or running.
+  function watchList() {
+    const activeRows = () => [...document.querySelectorAll("tr[data-experiment-id]")].filter((row) =>
+      ACTIVE.has(row.querySelector(".badge").dataset.status));
+    if (!activeRows().length) return;
+    // The page's filter names are the API's; empty form fields mean "no filter".
+    const query = new URLSearchParams();
+    for (const [key, value] of new URLSearchParams(window.location.search)) {
+      if (value) query.append(key, value);
+    }
+    poll(async () => {
+      const listing = await api("GET", `experiments?${query}`);
+      for (const item of listing.items) {
+        const row = document.querySelector(`tr[data-experiment-id="${item.id}"]`);
+        if (!row) continue;
+        setBadge(row.querySelector(".badge"), item.status);
+        const counts = item.run_counts;
+        const total = Object.values(counts).reduce((a, b) => a + b, 0);
+        const done = (counts.succeeded || 0) + (counts.failed || 0) + (counts.cancelled || 0);
+        row.querySelector("[data-run-counts]").textContent = `${done}/${total}`;
+      }
+      return activeRows().length > 0;
+    });
+  }
+
+  // The experiment page follows each run's progress, then reloads once everything has
+  // finished so the server can draw the plots from the stored results.
+  function watchExperiment(root) {
+    const id = root.dataset.experimentId;
+    if (!ACTIVE.has(root.dataset.status)) return;
+    poll(async () => {
+      const experiment = await api("GET", `experiments/${id}`);
+      setBadge(document.getElementById("experiment-status"), experiment.status);
+      for (const run of experiment.runs) {
+        const row = document.querySelector(`tr[data-run-id="${run.id}"]`);
+        if (!row) continue;
+        setBadge(row.querySelector(".badge"), run.status);
+        setProgress(row.querySelector("[data-run-progress]"), run.progress.fraction);
+      }
+      if (!ACTIVE.has(experiment.status)) {
+        window.location.reload();
+        return false;
+      }
+      return true;
+    });
+  }
+
+  function watchRun(root) {
+    if (!ACTIVE.has(root.dataset.status)) return;
+    poll(async () => {
+      const run = await api("GET", `runs/${root.dataset.runId}`);
+      setBadge(document.getElementById("run-status"), run.status);
+      setProgress(document.querySelector("[data-run-progress]"), run.progress.fraction);
+      if (!ACTIVE.has(run.status)) {
+        window.location.reload();
+        return false;
+      }
+      return true;
+    });
+  }
+
+  // ---------- buttons ----------
+
+  async function copyText(text) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      return false; // no clipboard permission (plain http, headless): the link is shown anyway
+    }
+  }
+
+  const actions = {
+    async cancel(button) {
+      await api("POST", `experiments/${button.dataset.experimentId}/cancel`);
+      window.location.reload();
+    },
+    async rerun(button) {
+      await api("POST", `experiments/${button.dataset.experimentId}/rerun`);
+      window.location.reload();
+    },
+    async delete(button) {
+      if (!window.confirm("Delete this experiment and all its results?")) return;
+      await api("DELETE", `experiments/${button.dataset.experimentId}`);
+      window.location.assign("/");
+    },
+    async share(button) {
+      const runIds = button.dataset.runIds.split(",").map(Number);
+      const share = await api("POST", "shares", { view: button.dataset.view, run_ids: runIds });
+      const url = new URL(`/s/${share.token}`, window.location.origin).href;
+      const output = document.getElementById("share-output");
+      output.hidden = false;
+      const field = output.querySelector("input");
+      field.value = url;
+      field.select();
+      const copied = await copyText(url);
+      output.querySelector("[data-share-note]").textContent = copied
+        ? "Link copied to the clipboard."
+        : "Copy the link above.";
+    },
+    async revoke(button) {
+      await api("DELETE", `shares/${button.dataset.shareId}`);
+      window.location.reload();
+    },
+    compare() {
+      const chosen = [...document.querySelectorAll("input[name=compare-run]:checked")].map((box) => box.value);
+      if (chosen.length < 2) {
+        showError("compare-error", new Error("Choose at least two runs to compare."));
+        return;
+      }
+      window.location.assign(`/compare?runs=${chosen.join(",")}`);
+    },
+  };
+
+  function bindActions() {
+    document.addEventListener("click", async (event) => {
+      const button = event.target.closest("button[data-action]");
+      if (!button || !(button.dataset.action in actions)) return;
+      event.preventDefault();
+      button.disabled = true;
+      try {
+        await actions[button.dataset.action](button);
+      } catch (error) {
+        showError("action-error", error);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  // ---------- new experiment ----------
+
+  // An input's value as the spec wants it; undefined when it is empty or the schema's
+  // default, so the request says only what was chosen.
+  function fieldValue(input) {
+    const kind = input.dataset.kind;
+    let value;
+    if (kind === "checkbox") {
+      value = input.checked;
+    } else {
+      const text = input.value.trim();
+      if (text === "") return undefined;
+      if (kind === "integer") value = /^-?\d+$/.test(text) ? Number(text) : text;
+      else if (kind === "number") value = Number.isFinite(Number(text)) ? Number(text) : text;
+      else value = text;
+    }
+    return JSON.stringify(value) === input.dataset.default ? undefined : value;
+  }
+
+  function setPath(target, path, value) {
+    const parts = path.split(".");
+    let node = target;
+    for (const part of parts.slice(0, -1)) {
+      if (typeof node[part] !== "object" || node[part] === null) node[part] = {};
+      node = node[part];
+    }
+    const last = parts[parts.length - 1];
+    if (value === undefined) delete node[last];
+    else node[last] = value;
+  }
+
+  // The request body the form describes; the JSON editor shows (and may replace) it.
+  function formRequest(form) {
+    const base = JSON.parse(form.querySelector("#template-base").textContent);
+    const body = {
+      name: form.elements.name.value.trim(),
+      description: form.elements.description.value,
+      tags: form.elements.tags.value.split(/[\s,]+/).filter(Boolean),
+      spec: base.spec,
+      sweep: {},
+    };
+    const source = form.querySelector("input[name=workload-source]:checked").value;
+    if (source === "trace") {
+      const trace = form.elements["trace-file"].value;
+      const format = form.elements["trace-file"].selectedOptions[0]?.dataset.format;
+      body.spec.workload = { trace: { path: trace, format } };
+    } else {
+      const generator = form.elements.generator.value;
+      const params = { name: generator };
+      for (const input of form.querySelectorAll(`fieldset[data-generator="${generator}"] [data-param]`)) {
+        const value = fieldValue(input);
+        if (value !== undefined) params[input.dataset.param] = value;
+      }
+      body.spec.workload = { generator: params };
+    }
+    const preset = form.elements.preset.value;
+    body.spec.machine = preset ? { preset } : {};
+    for (const input of form.querySelectorAll("[data-spec-path]")) {
+      setPath(body.spec, input.dataset.specPath, fieldValue(input));
+    }
+    for (const group of form.querySelectorAll("[data-sweep-path]")) {
+      const values = [...group.querySelectorAll("input:checked")].map((box) => JSON.parse(box.value));
+      if (values.length > 1) body.sweep[group.dataset.sweepPath] = values;
+      else if (values.length === 1) setPath(body.spec, group.dataset.sweepPath, values[0]);
+    }
+    if (!Object.keys(body.sweep).length) delete body.sweep;
+    return body;
+  }
+
+  function showGenerator(form) {
+    const source = form.querySelector("input[name=workload-source]:checked").value;
+    const generator = form.elements.generator.value;
+    form.querySelector("#generator-fields").hidden = source !== "generator";
+    form.querySelector("#trace-fields").hidden = source !== "trace";
+    for (const set of form.querySelectorAll("fieldset[data-generator]")) {
+      const shown = source === "generator" && set.dataset.generator === generator;
+      set.hidden = !shown;
+      set.disabled = !shown;
+    }
+  }
+
+  async function uploadTrace(form) {
+    const file = form.elements["trace-upload"].files[0];
+    if (!file) throw new Error("Choose a trace file to upload.");
+    const data = new FormData();
+    data.append("file", file);
+    const format = encodeURIComponent(form.elements["trace-format"].value);
+    const trace = await api("POST", `traces?format=${format}`, data);
+    const select = form.elements["trace-file"];
+    // The same content uploaded again comes back as the trace already stored.
+    let option = [...select.options].find((known) => known.value === trace.file_name);
+    if (!option) {
+      const text = `${trace.original_name} (${trace.format}, ${trace.accesses.toLocaleString()} accesses)`;
+      option = new Option(text, trace.file_name);
+      option.dataset.format = trace.format;
+      select.append(option);
+    }
+    for (const placeholder of [...select.options].filter((known) => !known.value)) placeholder.remove();
+    option.selected = true;
+    select.disabled = false;
+  }
+
+  function newExperimentForm(form) {
+    const editor = document.getElementById("spec-editor");
+    const note = document.getElementById("editor-note");
+    let editedByHand = false;
+    const sync = () => {
+      showGenerator(form);
+      if (!editedByHand) editor.value = JSON.stringify(formRequest(form), null, 2);
+    };
+    form.addEventListener("input", (event) => {
+      if (event.target !== editor) sync();
+    });
+    form.addEventListener("change", (event) => {
+      if (event.target !== editor) sync();
+    });
+    editor.addEventListener("input", () => {
+      editedByHand = true;
+      note.hidden = false;
+    });
+    document.getElementById("editor-reset").addEventListener("click", () => {
+      editedByHand = false;
+      note.hidden = true;
+      sync();
+    });
+    document.getElementById("trace-upload-button").addEventListener("click", async () => {
+      try {
+        await uploadTrace(form);
+        document.getElementById("form-error").hidden = true;
+        sync();
+      } catch (error) {
+        showError("form-error", error);
+      }
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const submit = form.querySelector("button[type=submit]");
+      submit.disabled = true;
+      try {
+        let body;
+        try {
+          body = JSON.parse(editor.value);
+        } catch (error) {
+          throw new Error(`The experiment JSON does not parse: ${error.message}`);
+        }
+        const experiment = await api("POST", "experiments", body);
+        window.location.assign(`/experiments/${experiment.id}`);
+      } catch (error) {
+        showError("form-error", error);
+        submit.disabled = false;
+      }
+    });
+    sync();
+  }
+
+  // ---------- start ----------
+
+  document.addEventListener("DOMContentLoaded", () => {
+    drawFigures();
+    bindActions();
+    const page = document.body.dataset.page;
+    if (page === "list") watchList();
+    const experiment = document.querySelector("[data-experiment-id][data-status]");
+    if (page === "experiment" && experiment) watchExperiment(experiment);
+    const run = document.querySelector("[data-run-id][data-status]");
+    if (page === "run" && run) watchRun(run);
+    const form = document.getElementById("experiment-form");
+    if (form) newExperimentForm(form);
+  });
+})();

@@ -1,0 +1,231 @@
+"""Service commands: ``serve`` (embedded: API + worker), ``api``, ``worker``, ``migrate``,
+``token create``. Each reads its settings from ``PAGELAB_*`` environment variables."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+WORKER_STOP_GRACE_S = 10.0
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _parser(commands: Any, name: str, summary: str, example: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog=example,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
+def register(commands: Any) -> None:
+    """Add the service subcommands to ``commands`` (an argparse subparsers object)."""
+    serve = _parser(
+        commands,
+        "serve",
+        "Run pagelab on this machine: apply migrations, start a worker and the API "
+        "(SQLite and a folder queue under PAGELAB_HOME unless configured otherwise).",
+        "Example:\n  pagelab serve              # http://127.0.0.1:8000, data in ./var\n"
+        "  PAGELAB_HOME=~/pagelab pagelab serve --port 9000",
+    )
+    _add_listen_options(serve)
+    serve.add_argument(
+        "--concurrency", type=int, default=1, help="runs the worker does at once (default 1)"
+    )
+    serve.set_defaults(handler=_serve)
+
+    api = _parser(
+        commands,
+        "api",
+        "Run the API server only (the distributed setup: workers run elsewhere).",
+        "Example:\n  PAGELAB_DATABASE_URL=postgresql+psycopg://pagelab@db/pagelab \\\n"
+        "  PAGELAB_BROKER_URL=redis://redis:6379/0 pagelab api --host 0.0.0.0",
+    )
+    _add_listen_options(api)
+    api.add_argument("--workers", type=int, default=1, help="API processes (default 1)")
+    api.set_defaults(handler=_api)
+
+    worker = _parser(
+        commands,
+        "worker",
+        "Run a Celery worker that executes runs (and dispatches and reaps them).",
+        "Example:\n  PAGELAB_BROKER_URL=redis://redis:6379/0 pagelab worker --concurrency 2",
+    )
+    worker.add_argument(
+        "--concurrency", type=int, default=1, help="runs at once (processes; default 1)"
+    )
+    worker.add_argument("--name", default="pagelab", help="node name before '@host'")
+    worker.add_argument("--loglevel", default="INFO")
+    worker.set_defaults(handler=_worker)
+
+    migrate = _parser(
+        commands,
+        "migrate",
+        "Bring the database schema up to date.",
+        "Example:\n  PAGELAB_DATABASE_URL=postgresql+psycopg://pagelab@db/pagelab pagelab migrate",
+    )
+    migrate.set_defaults(handler=_migrate)
+
+    token = _parser(
+        commands,
+        "token",
+        "Manage API tokens for writes.",
+        "Example:\n  pagelab token create --name ci",
+    )
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    create = _parser(
+        token_commands,
+        "create",
+        "Create an API token and print it (once: only its hash is stored). Clients send it "
+        "as 'Authorization: Bearer <token>'; set PAGELAB_API_TOKENS_REQUIRED=true to make "
+        "writes require one.",
+        "Example:\n  pagelab token create --name ci",
+    )
+    create.add_argument("--name", default="default", help="what the token is for")
+    create.set_defaults(handler=_token_create)
+
+
+def _add_listen_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+
+
+def _worker_command(concurrency: int, name: str, loglevel: str) -> list[str]:
+    return [
+        sys.executable, "-m", "celery", "-A", "worker.app", "worker",
+        "--concurrency", str(concurrency),
+        "--hostname", f"{name}@%h",
+        # Neither is needed: the database, not worker-to-worker chatter, coordinates runs.
+        "--without-mingle", "--without-gossip",
+        "--loglevel", loglevel,
+    ]  # fmt: skip
+
+
+def _display_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from backend.schema import upgrade_to_head
+    from backend.settings import get_settings
+
+    settings = get_settings()
+    try:
+        upgrade_to_head(settings)
+    except SQLAlchemyError as exc:
+        print(f"pagelab migrate: cannot migrate {_display_url(settings.database_url)}: {exc}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    print(f"database {_display_url(settings.database_url)} is up to date")
+    return 0
+
+
+def _api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    # uvicorn shuts down cleanly, then passes the Ctrl-C on: that is a normal exit here.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.run(
+            "backend.app:create_app", factory=True, host=args.host, port=args.port,
+            workers=args.workers,
+        )  # fmt: skip
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    # Become the Celery worker, so signals from a terminal or a supervisor reach it directly.
+    command = _worker_command(args.concurrency, args.name, args.loglevel)
+    os.execv(command[0], command)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from backend.settings import get_settings
+
+    settings = get_settings()
+    if _migrate(args):
+        return 1
+    # The worker gets the same settings, with HOME made absolute, and its own session so a
+    # terminal's Ctrl-C reaches only this process, which then stops the worker in order.
+    env = {**os.environ, "PAGELAB_HOME": str(settings.home)}
+    worker = subprocess.Popen(
+        _worker_command(args.concurrency, "pagelab", "INFO"),
+        env=env,
+        start_new_session=True,
+        preexec_fn=_stop_with_parent,
+    )
+    # uvicorn handles SIGINT and SIGTERM itself, then raises them again once it has shut
+    # down; with SIGTERM turned into KeyboardInterrupt both end here, and the worker is
+    # stopped in either case instead of being left behind.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    server = uvicorn.Server(
+        uvicorn.Config("backend.app:create_app", factory=True, host=args.host, port=args.port)
+    )
+    print(
+        f"pagelab is running at http://{args.host}:{args.port}/ (API docs at /docs); "
+        f"data in {settings.home}. Press Ctrl-C to stop.",
+        flush=True,
+    )
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _stop(worker)
+    return 0 if server.started else 1
+
+
+def _stop_with_parent() -> None:
+    """In the worker, before it starts: ask Linux to SIGTERM it when serve dies, even by
+    SIGKILL, so it never outlives the server it belongs to."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _stop(worker: subprocess.Popen[bytes]) -> None:
+    """Warm shutdown (finish the current chunk of work), then cold, then kill."""
+    for sig in (signal.SIGTERM, signal.SIGQUIT, signal.SIGKILL):
+        if worker.poll() is not None:
+            return
+        worker.send_signal(sig)
+        try:
+            worker.wait(timeout=WORKER_STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    from backend.auth.service import create_token
+    from backend.db import make_engine, make_session_factory
+    from backend.settings import get_settings
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            token, secret = create_token(session, name=args.name)
+            session.commit()
+    except SQLAlchemyError as exc:
+        print(f"pagelab token create: cannot store the token in "
+              f"{_display_url(settings.database_url)} (run 'pagelab migrate' first?): "
+              f"{type(exc).__name__}", file=sys.stderr)  # fmt: skip
+        return 1
+    finally:
+        engine.dispose()
+    print(secret)
+    print(f"token {token.id} ({args.name!r}) created; it is shown only this once. "
+          "Send it as 'Authorization: Bearer <token>'.", file=sys.stderr)  # fmt: skip
+    return 0

@@ -1,0 +1,34 @@
+"""Shared pytest setup: markers from the test folder, and which services a run is using."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).parent
+
+# Tests in these folders get the marker of the same name, so `-m "not browser"` works
+# without every module remembering to mark itself.
+_FOLDER_MARKERS = ("service", "browser")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    del config
+    for item in items:
+        if not item.path.is_relative_to(TESTS_DIR):
+            continue
+        folder = item.path.relative_to(TESTS_DIR).parts[0]
+        if folder in _FOLDER_MARKERS:
+            item.add_marker(folder)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Name the database and broker up front: CI runs the suite against more than one setup."""
+    del config
+    embedded = "unset: embedded default"
+    return [
+        f"PAGELAB_TEST_DATABASE_URL: {os.environ.get('PAGELAB_TEST_DATABASE_URL', embedded)}",
+        f"PAGELAB_TEST_BROKER_URL: {os.environ.get('PAGELAB_TEST_BROKER_URL', embedded)}",
+    ]

@@ -1,0 +1,56 @@
+"""Helpers for the service tests: specs, polling, and problem-response checks."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+# Seeds no earlier run of the suite used, so a stored result is reused only when a test means it.
+_seeds = itertools.count(int(time.time() * 1000) % 10**12)
+
+
+def tiny_spec(*, accesses: int = 200_000, **policy: Any) -> dict[str, Any]:
+    """A spec that runs in a fraction of a second, with a seed no other test uses (so no
+    stored result is reused unless a test means it)."""
+    return {
+        "workload": {"generator": {"name": "uniform", "size_bytes": "64M", "accesses": accesses}},
+        "policy": {"base_page": "4K", **policy},
+        "controls": {"seed": next(_seeds), "epoch_accesses": 100_000},
+    }
+
+
+def long_spec(accesses: int = 30_000_000) -> dict[str, Any]:
+    """A run of several seconds, long enough to watch, kill or cancel."""
+    spec = tiny_spec(accesses=accesses)
+    spec["controls"]["epoch_accesses"] = 1_000_000
+    return spec
+
+
+def wait_for(
+    probe: Callable[[], T], done: Callable[[T], bool], *, timeout_s: float, what: str
+) -> T:
+    """Poll ``probe`` until ``done`` holds for its value; fail naming ``what`` otherwise."""
+    deadline = time.monotonic() + timeout_s
+    value = probe()
+    while not done(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}; last: {value}")
+        time.sleep(0.1)
+        value = probe()
+    return value
+
+
+def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with ``status``, naming ``field`` if given."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem: dict[str, Any] = response.json()
+    assert {"type", "title", "status", "detail"} <= problem.keys()
+    assert problem["status"] == status
+    if field is not None:
+        fields = [error["field"] for error in problem["errors"]]
+        assert field in fields, problem
+    return problem

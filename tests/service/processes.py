@@ -1,0 +1,88 @@
+"""Real Celery worker processes for the service tests: started, watched, killed by id."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from backend.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+READY_TIMEOUT_S = 60.0
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a subprocess exactly these settings."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAGELAB_")}
+    for name, value in settings.model_dump().items():
+        env[f"PAGELAB_{name.upper()}"] = (
+            str(value).lower() if isinstance(value, bool) else str(value)
+        )
+    return env
+
+
+class Workers:
+    """Worker processes for one test (or module); each is its own process group."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def hostname(self, name: str) -> str:
+        return f"{name}@pagelab-test"
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"worker-{name}.log"
+
+    def start(self, name: str, settings: Settings, *, pool: str = "solo") -> None:
+        """Start a worker and wait until it consumes (its log says 'ready')."""
+        log_path = self.log_path(name)
+        offset = log_path.stat().st_size if log_path.exists() else 0
+        command = [
+            sys.executable, "-m", "celery", "-A", "worker.app", "worker",
+            "--hostname", self.hostname(name), "--pool", pool, "--concurrency", "1",
+            "--without-mingle", "--without-gossip", "--loglevel", "INFO",
+        ]  # fmt: skip
+        with log_path.open("ab") as log:
+            self.processes[name] = subprocess.Popen(
+                command, cwd=REPO_ROOT, env=settings_env(settings), stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while b" ready." not in log_path.read_bytes()[offset:]:
+            if self.processes[name].poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"worker {name} did not start:\n{self.logs()}")
+            time.sleep(0.1)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the worker's whole process group: no chance to clean up."""
+        process = self.processes.pop(name)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        """Warm shutdown for all at once, then SIGKILL for any still there after 10 s."""
+        running = [process for process in self.processes.values() if process.poll() is None]
+        for process in running:
+            os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for process in running:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        self.processes.clear()
+
+    def logs(self) -> str:
+        parts = []
+        for path in sorted(self.log_dir.glob("worker-*.log")):
+            text = path.read_text(errors="replace")
+            parts.append(
+                f"----- {path.name} (last 60 lines)\n" + "\n".join(text.splitlines()[-60:])
+            )
+        return "\n".join(parts)

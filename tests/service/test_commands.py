@@ -1,0 +1,63 @@
+"""The service commands as a user types them: help with examples, migrate, token create."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from backend.auth.models import ApiToken
+from backend.db import make_engine, make_session_factory
+
+PAGELAB = Path(sys.executable).with_name("pagelab")
+
+
+def _pagelab(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("PAGELAB_")}
+    return subprocess.run(
+        [str(PAGELAB), *args], capture_output=True, text=True, timeout=60,
+        env={**clean, "PAGELAB_HOME": str(home), **env},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("command", [["serve"], ["api"], ["worker"], ["migrate"],
+                                     ["token"], ["token", "create"]])  # fmt: skip
+def test_every_service_command_has_help_with_an_example(command: list[str], tmp_path: Path) -> None:
+    shown = _pagelab(*command, "--help", home=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "Example:" in shown.stdout and f"pagelab {command[0]}" in shown.stdout
+
+
+def test_migrate_then_token_create_stores_only_the_hash(tmp_path: Path) -> None:
+    migrated = _pagelab("migrate", home=tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "is up to date" in migrated.stdout
+
+    created = _pagelab("token", "create", "--name", "ci", home=tmp_path)
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip()
+    assert secret.startswith("plt_") and len(secret) > 40
+    assert "shown only this once" in created.stderr
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'pagelab.db'}")
+    with make_session_factory(engine)() as session:
+        (stored,) = session.scalars(select(ApiToken)).all()
+    engine.dispose()
+    assert stored.name == "ci"
+    assert stored.token_hash == hashlib.sha256(secret.encode()).hexdigest()
+
+
+def test_commands_fail_clearly_on_a_database_they_cannot_reach(tmp_path: Path) -> None:
+    unreachable = {"PAGELAB_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
+    migrated = _pagelab("migrate", home=tmp_path, **unreachable)
+    assert migrated.returncode == 1
+    assert "cannot migrate postgresql+psycopg://nobody@127.0.0.1:1/none" in migrated.stderr
+    created = _pagelab("token", "create", home=tmp_path)  # not migrated yet
+    assert created.returncode == 1
+    assert "run 'pagelab migrate' first?" in created.stderr
+    assert "Traceback" not in migrated.stderr + created.stderr

@@ -1,0 +1,118 @@
+"""``pagelab serve`` as a new user runs it: one command, then the API over HTTP, a worker that
+runs what is submitted, and Ctrl-C stopping everything."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .helpers import tiny_spec, wait_for
+
+PAGELAB = Path(sys.executable).with_name("pagelab")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone in all but name.
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def _start_serve(tmp_path: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAGELAB_")}
+    env["PAGELAB_HOME"] = str(tmp_path / "data")
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        serve = subprocess.Popen([str(PAGELAB), "serve", "--port", str(port)], cwd=tmp_path,
+                                 env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    return serve, log_path
+
+
+def _wait_gone(pids: list[int], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in pids), "the worker outlived serve"
+
+
+def test_pagelab_serve_runs_an_experiment_end_to_end(tmp_path: Path) -> None:
+    port = _free_port()
+    serve, log_path = _start_serve(tmp_path, port)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=10) as client:
+
+            def healthy() -> bool:
+                assert serve.poll() is None, log_path.read_text()
+                try:
+                    return client.get("/healthz").status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            wait_for(healthy, bool, timeout_s=60, what="the server to answer")
+            assert f"pagelab is running at {base}/" in log_path.read_text()
+            assert client.get("/readyz").json() == {"database": "ok", "broker": "ok"}
+
+            created = client.post(
+                "/api/v1/experiments", json={"name": "first", "spec": tiny_spec()}
+            )
+            assert created.status_code == 201, created.text
+            location = created.headers["location"]
+
+            def state() -> dict[str, Any]:
+                body: dict[str, Any] = client.get(location).json()
+                return body
+
+            done = wait_for(state, lambda e: e["status"] not in ("queued", "running"),
+                            timeout_s=60, what="the experiment to finish")  # fmt: skip
+            assert done["status"] == "succeeded", (done, log_path.read_text())
+            run_id = done["runs"][0]["id"]
+            assert client.get(f"/api/v1/runs/{run_id}/result").json()["meta"]["accesses"] == 200_000
+            csv = client.get(f"/api/v1/runs/{run_id}/export.csv")
+            assert csv.headers["content-type"].startswith("text/csv")
+            assert csv.text.splitlines()[0].startswith("epoch,")
+        assert (tmp_path / "data" / "pagelab.db").is_file()
+
+        workers = _children(serve.pid)
+        assert workers, "serve started no worker process"
+        serve.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends
+        assert serve.wait(timeout=40) == 0, log_path.read_text()
+        _wait_gone(workers, timeout_s=10)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+
+
+def test_the_worker_does_not_outlive_a_killed_serve(tmp_path: Path) -> None:
+    port = _free_port()
+    serve, _ = _start_serve(tmp_path, port)
+    try:
+        workers = wait_for(lambda: _children(serve.pid), bool, timeout_s=30,
+                           what="serve to start its worker")  # fmt: skip
+    finally:
+        serve.kill()  # SIGKILL: serve gets no chance to stop the worker itself
+        serve.wait()
+    _wait_gone(workers, timeout_s=20)
