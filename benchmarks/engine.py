@@ -105,6 +105,20 @@ def main() -> int:
         )
         rows.append(("a: translation, zipf trace (raw uint64)", accesses, rate, reference, result))
 
+        # The same path on a skewed hot set, where most translations hit the TLB.
+        hot = build_workload(
+            _spec({"generator": {**ZIPF, "alpha": 1.3, "accesses": accesses}}).workload,
+            seed=1,
+            base_dir=None,
+        )
+        hot_addresses = np.concatenate([chunk.address for chunk in hot.chunks(1 << 20)])
+        hot_addresses.tofile(trace)
+        hot_reference = _reference_rate(hot_addresses)
+        rate, result = _timed(
+            _spec({"trace": {"path": trace.name, "format": "uint64"}}), base_dir=Path(folder)
+        )
+        rows.append(("a2: same, zipf alpha 1.3 trace", accesses, rate, hot_reference, result))
+
     rate, result = _timed(_spec({"generator": {**ZIPF, "accesses": accesses}}))
     rows.append(("b: translation, zipf generator", accesses, rate, reference, result))
 
