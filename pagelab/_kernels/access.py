@@ -304,19 +304,19 @@ def simulate_accesses(
                 lru.insert(tlb, tlb_stamps, base, ways, word, now)
             last_page = page_key if in_l1 else -1
 
-        # Touched pages and per-region access counts.
-        key = regions.region_key(pid, va)
-        if key != last_region:
-            last_row = regions.find_or_add(hash_keys, hash_rows, row_keys, rows_used, key)
-            if last_row == rows_used:
-                rows_used += 1
-            last_region = key
-        page = (va >> 12) & 511
-        word_index = (last_row << 3) + (page >> 6)
-        bit = np.int64(1) << (page & 63)
-        if row_touched[word_index] & bit == 0:
-            row_touched[word_index] |= bit
-            touched += 1
+            # Touched pages (the same page as before was touched already, in this region).
+            key = regions.region_key(pid, va)
+            if key != last_region:
+                last_row = regions.find_or_add(hash_keys, hash_rows, row_keys, rows_used, key)
+                if last_row == rows_used:
+                    rows_used += 1
+                last_region = key
+            page = (va >> 12) & 511
+            word_index = (last_row << 3) + (page >> 6)
+            bit = np.int64(1) << (page & 63)
+            if row_touched[word_index] & bit == 0:
+                row_touched[word_index] |= bit
+                touched += 1
         row_accesses[last_row] += 1
 
         # Which accesses reach memory.

@@ -4,7 +4,10 @@
 run); ``boundscheck`` stays off because the public functions validate what reaches a kernel.
 Calls between kernels that pass many arrays cost reference counting per call, so the
 per-access loop keeps its common path in one function and calls out only for rare work
-(faults, walks). Set NUMBA_DISABLE_JIT=1 to run the kernels as plain Python (coverage, debugging).
+(faults, walks). numba's cache notices edits to a kernel's own file only: after editing a
+module another kernel calls (``lru``, ``pagetable``, ``regions``), delete
+``pagelab/_kernels/__pycache__``.
+Set NUMBA_DISABLE_JIT=1 to run the kernels as plain Python (coverage, debugging).
 """
 
 from __future__ import annotations
