@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -98,7 +100,8 @@ def simulate(
 
     done = 0
     in_epoch = 0
-    for chunk in _limited(workload.chunks(CHUNK_ACCESSES), controls.access_limit):
+    chunks = _limited(workload.chunks(CHUNK_ACCESSES), controls.access_limit)
+    for chunk in _read_ahead(chunks):
         if should_cancel is not None and should_cancel():
             raise Cancelled()
         position = 0
@@ -133,6 +136,46 @@ def simulate(
         series=series.columns,
         heatmap=heatmap.build(translator) if done else None,
     )
+
+
+def _read_ahead(chunks: Iterator[AccessChunk], depth: int = 2) -> Iterator[AccessChunk]:
+    """Yield ``chunks`` while a thread makes the next ones: generating or decoding a chunk
+    (numpy, lzma) and simulating one (a compiled kernel) both release the GIL, so on two
+    cores they overlap. The order, and so the result, is unchanged."""
+    ready: queue.Queue[AccessChunk | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: AccessChunk | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return
+            put(None)
+        except BaseException as error:  # handed to the consumer, which raises it
+            put(error)
+
+    thread = threading.Thread(target=produce, name="pagelab-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _limited(chunks: Iterator[AccessChunk], limit: int | None) -> Iterator[AccessChunk]:
