@@ -23,6 +23,8 @@ from pagelab.workloads.base import AccessChunk, Vma
 
 I64 = npt.NDArray[np.int64]
 MAX_PIDS = 1 << 16
+MAX_TABLE_POOL_BYTES = 4 << 30
+"""Page tables are simulated in memory, one int64 per entry: a bound keeps a worker alive."""
 _CLASSES = (("data", "all"), ("instruction", "all"))
 _STATE_TABLES_USED, _STATE_TABLES_CAP, _STATE_ROWS_USED, _STATE_ROWS_CAP = 0, 1, 2, 3
 
@@ -236,6 +238,11 @@ class Translator:
         raise PagelabError(f"no mapping could be created for {address:#x} (pid {pid})")
 
     def _grow_tables(self) -> None:
+        if self.pool.nbytes >= MAX_TABLE_POOL_BYTES:
+            raise PagelabError(
+                f"the simulated page tables outgrow {MAX_TABLE_POOL_BYTES >> 30} GiB of this "
+                "machine's memory; simulate a smaller footprint"
+            )
         self.pool = np.concatenate((self.pool, np.zeros_like(self.pool)))
         self.state[_STATE_TABLES_CAP] *= 2
 
