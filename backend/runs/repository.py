@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import CursorResult, func, insert, literal, or_, select, update
+from sqlalchemy import CursorResult, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.runs.models import ACTIVE_STATUSES, Run, RunResult
@@ -51,14 +51,29 @@ def result(session: Session, run_id: int) -> RunResult | None:
     return session.scalars(select(RunResult).where(RunResult.run_id == run_id)).first()
 
 
-def find_result(session: Session, *, spec_hash: str, engine_version: str) -> RunResult | None:
-    """A stored result for this spec and engine version (its arrays are not loaded)."""
-    return session.scalars(
-        select(RunResult)
-        .where(RunResult.spec_hash == spec_hash, RunResult.engine_version == engine_version)
-        .order_by(RunResult.id)
-        .limit(1)
+class StoredResult(NamedTuple):
+    id: int
+    meta: dict[str, Any]
+
+
+# Built once: every submission runs it, and building a statement costs more than running it.
+_FIND_RESULT = (
+    select(RunResult.id, RunResult.meta)
+    .where(
+        RunResult.spec_hash == bindparam("spec_hash"),
+        RunResult.engine_version == bindparam("engine_version"),
+    )
+    .order_by(RunResult.id)
+    .limit(1)
+)
+
+
+def find_result(session: Session, *, spec_hash: str, engine_version: str) -> StoredResult | None:
+    """A stored result for this spec and engine version: its id and meta, nothing else."""
+    row = session.execute(
+        _FIND_RESULT, {"spec_hash": spec_hash, "engine_version": engine_version}
     ).first()
+    return StoredResult(*row) if row is not None else None
 
 
 def copy_result(session: Session, *, source_result_id: int, run_id: int) -> None:
@@ -92,20 +107,6 @@ def status_counts(session: Session, experiment_id: int) -> dict[str, int]:
         .group_by(Run.status)
     )
     return {status: count for status, count in rows}
-
-
-def status_counts_for(session: Session, experiment_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    counts: dict[int, dict[str, int]] = {experiment_id: {} for experiment_id in experiment_ids}
-    if not experiment_ids:
-        return counts
-    rows = session.execute(
-        select(Run.experiment_id, Run.status, func.count())
-        .where(Run.experiment_id.in_(experiment_ids))
-        .group_by(Run.experiment_id, Run.status)
-    )
-    for experiment_id, status, count in rows:
-        counts[experiment_id][status] = count
-    return counts
 
 
 def _changed(session: Session, statement: Any) -> int:
@@ -256,13 +257,20 @@ def lock_ids_to_dispatch(session: Session, *, sent_before: datetime, limit: int)
     )
 
 
+# Built once, like _FIND_RESULT: every submission runs it.
+_MARK_DISPATCHED = (
+    update(Run)
+    .where(Run.id.in_(bindparam("run_ids", expanding=True)), Run.status == "queued")
+    .values(dispatched_at=bindparam("now", type_=Run.dispatched_at.type))
+)
+
+
 def mark_dispatched(session: Session, *, run_ids: Sequence[int], now: datetime) -> None:
     if run_ids:
-        _changed(
-            session,
-            update(Run)
-            .where(Run.id.in_(run_ids), Run.status == "queued")
-            .values(dispatched_at=now),
+        session.execute(
+            _MARK_DISPATCHED,
+            {"run_ids": list(run_ids), "now": now},
+            execution_options={"synchronize_session": False},
         )
 
 
