@@ -220,9 +220,8 @@ class _SeriesRecorder:
     def _costs_ns(self, counts: np.ndarray) -> dict[str, float]:
         machine = self.machine
         ghz = machine.cpu.frequency_ghz
-        translation_cycles = float(counts[C.WALK_REFERENCES]) * (
-            machine.walk_cache.memory_reference_cycles
-        )
+        walk_cycles = float(counts[C.WALK_REFERENCES]) * machine.walk_cache.memory_reference_cycles
+        translation_cycles = walk_cycles
         for index, level in enumerate(machine.tlb.levels[1:]):
             translation_cycles += float(counts[C.TLB_MISSES + index]) * level.hit_cycles
         fault_cost = self.spec.policy.fault_cost
@@ -236,8 +235,7 @@ class _SeriesRecorder:
         return {
             "compute_ns": compute_ns,
             "translation_ns": translation_ns,
-            "walk_cycles": float(counts[C.WALK_REFERENCES])
-            * machine.walk_cache.memory_reference_cycles,
+            "walk_cycles": walk_cycles,
             "fault_ns": fault_ns,
             "memory_ns": memory_ns,
             "est_runtime_ns": compute_ns + translation_ns + fault_ns + memory_ns,

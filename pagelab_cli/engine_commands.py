@@ -42,23 +42,20 @@ def register(commands: Any) -> None:
     run.add_argument("--out", type=Path, help="write the whole result as JSON here")
     run.set_defaults(handler=_run)
 
-    presets = commands.add_parser(
-        "presets",
-        help="list the machine presets",
-        description="List machine presets with their sources.",
-        epilog="Example: pagelab presets --json",
-    )
-    presets.add_argument("--json", action="store_true", help="print the full catalogue as JSON")
-    presets.set_defaults(handler=_presets)
-
-    workloads = commands.add_parser(
-        "workloads",
-        help="list the workload generators and trace formats",
-        description="List workload generators with their parameters.",
-        epilog="Example: pagelab workloads --json",
-    )
-    workloads.add_argument("--json", action="store_true", help="print the full catalogue as JSON")
-    workloads.set_defaults(handler=_workloads)
+    catalogues = (
+        ("presets", "list the machine presets", "List machine presets with their sources.",
+         _presets),
+        ("workloads", "list the workload generators and trace formats",
+         "List workload generators with their parameters.", _workloads),
+    )  # fmt: skip
+    for name, summary, description, handler in catalogues:
+        catalogue = commands.add_parser(
+            name, help=summary, description=description, epilog=f"Example: pagelab {name} --json"
+        )
+        catalogue.add_argument(
+            "--json", action="store_true", help="print the full catalogue as JSON"
+        )
+        catalogue.set_defaults(handler=handler)
 
 
 def _fail(message: str) -> int:
