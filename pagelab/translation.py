@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pagelab._kernels import counters as C
-from pagelab._kernels import pagetable, regions
+from pagelab._kernels import lru, pagetable, regions
 from pagelab._kernels.access import simulate_accesses
 from pagelab.errors import PagelabError, SpecError
 from pagelab.machine import Machine
@@ -30,19 +30,23 @@ _STATE_TABLES_USED, _STATE_TABLES_CAP, _STATE_ROWS_USED, _STATE_ROWS_CAP = 0, 1,
 
 
 @dataclass(frozen=True)
-class TlbArrays:
-    struct_base: I64
-    struct_sets: I64
-    struct_ways: I64
-    probe_struct: I64
-    probe_size: I64
+class TlbRows:
+    """The TLB hierarchy as descriptor rows (see ``lru``) the access kernel walks.
+
+    ``probes`` holds, for level ``l`` and access class ``c``, ``probe_count[2l + c]`` rows
+    from row ``(2l + c) * max_probes``: the (structure, page size) pairs a lookup tries.
+    ``fills`` holds, from row ``(2l + c) * len(PAGE_SIZES)``, one row per mapping size: where
+    such a mapping's entry goes, or size id -1 where the level keeps none.
+    """
+
+    probes: I64
     probe_count: I64
-    fill_struct: I64
-    fill_size: I64
+    max_probes: int
+    fills: I64
     slots: int
 
 
-def build_tlb(machine: Machine) -> TlbArrays:
+def build_tlb(machine: Machine) -> TlbRows:
     """Flatten the TLB hierarchy: where each structure's sets live, what to probe, where to fill.
 
     A level fills a mapping into the largest size it serves for that access class that is no
@@ -50,44 +54,42 @@ def build_tlb(machine: Machine) -> TlbArrays:
     entries).
     """
     levels = machine.tlb.levels
-    structures = [
-        (level_index, s) for level_index, level in enumerate(levels) for s in level.structures
-    ]
-    struct_sets = np.array([s.entries // s.ways for _, s in structures], dtype=np.int64)
-    struct_ways = np.array([s.ways for _, s in structures], dtype=np.int64)
-    struct_base = np.concatenate(([0], np.cumsum(struct_sets * struct_ways)[:-1])).astype(np.int64)
-    max_probes = max(len(s.page_sizes) for _, s in structures) * len(structures)
+    structures = [s for level in levels for s in level.structures]
+    level_of = [index for index, level in enumerate(levels) for _ in level.structures]
+    bases = np.concatenate(([0], np.cumsum([s.entries for s in structures])[:-1]))
+    max_probes = max(len(s.page_sizes) for s in structures) * len(structures)
     n_sizes = len(PAGE_SIZES)
-    probe_struct = np.zeros((len(levels), 2, max_probes), dtype=np.int64)
-    probe_size = np.zeros((len(levels), 2, max_probes), dtype=np.int64)
-    probe_count = np.zeros((len(levels), 2), dtype=np.int64)
-    fill_struct = np.full((len(levels), 2, n_sizes), -1, dtype=np.int64)
-    fill_size = np.full((len(levels), 2, n_sizes), -1, dtype=np.int64)
+    groups = len(levels) * 2
+    probes = np.zeros((groups * max_probes, lru.ROW_WIDTH), dtype=np.int64)
+    probe_count = np.zeros(groups, dtype=np.int64)
+    fills = np.zeros((groups * n_sizes, lru.ROW_WIDTH), dtype=np.int64)
+    fills[:, lru.ROW_SIZE_ID] = -1
     for access_class, scopes in enumerate(_CLASSES):
-        for index, (level_index, structure) in enumerate(structures):
+        for structure, level_index, base in zip(structures, level_of, bases, strict=True):
             if structure.accesses not in scopes:
                 continue
+            group = level_index * 2 + access_class
             for size in sorted(structure.page_sizes, key=page_size_bytes):
                 size_id = PAGE_SIZES.index(size)
-                k = probe_count[level_index, access_class]
-                probe_struct[level_index, access_class, k] = index
-                probe_size[level_index, access_class, k] = size_id
-                probe_count[level_index, access_class] += 1
+                row = lru.describe(
+                    size_id,
+                    page_size_shift(size),
+                    int(base),
+                    structure.entries // structure.ways,
+                    structure.ways,
+                )
+                probes[group * max_probes + probe_count[group]] = row
+                probe_count[group] += 1
                 for mapping_id in range(size_id, n_sizes):
-                    current = fill_size[level_index, access_class, mapping_id]
-                    if current < size_id:
-                        fill_struct[level_index, access_class, mapping_id] = index
-                        fill_size[level_index, access_class, mapping_id] = size_id
-    return TlbArrays(
-        struct_base=struct_base,
-        struct_sets=struct_sets,
-        struct_ways=struct_ways,
-        probe_struct=probe_struct,
-        probe_size=probe_size,
+                    fill = fills[group * n_sizes + mapping_id]
+                    if fill[lru.ROW_SIZE_ID] < size_id:
+                        fill[:] = row
+    return TlbRows(
+        probes=probes.ravel(),
         probe_count=probe_count,
-        fill_struct=fill_struct,
-        fill_size=fill_size,
-        slots=int((struct_sets * struct_ways).sum()),
+        max_probes=max_probes,
+        fills=fills.ravel(),
+        slots=int(sum(s.entries for s in structures)),
     )
 
 
@@ -108,29 +110,35 @@ class Translator:
         self.machine = machine
         self.plan = plan
         geometry = plan.geometry
-        self.tlb_arrays = build_tlb(machine)
-        self.tlb = np.full(self.tlb_arrays.slots, -1, dtype=np.int64)
-        self.tlb_stamps = np.full(self.tlb_arrays.slots, -1, dtype=np.int64)
-        self.size_shift = np.array([page_size_shift(s) for s in PAGE_SIZES], dtype=np.int64)
+        self.tlb_rows = build_tlb(machine)
+        self.tlb = np.full(self.tlb_rows.slots, -1, dtype=np.int64)
+        self.tlb_stamps = np.full(self.tlb_rows.slots, -1, dtype=np.int64)
         self.size_present = np.zeros(len(PAGE_SIZES), dtype=np.int64)
+        groups = self.tlb_rows.probe_count.shape[0]
+        self.active_probes = np.zeros(groups * (self.tlb_rows.max_probes + 1), dtype=np.int64)
 
         cache_sizes = {
             "pgd": machine.walk_cache.pgd_entries,
             "pud": machine.walk_cache.pud_entries,
             "pmd": machine.walk_cache.pmd_entries,
         }
-        entries = np.array(
-            [cache_sizes.get(name, 0) for name in geometry.level_names[:-1]] + [0], dtype=np.int64
-        )
-        self.cache_ways = np.minimum(entries, machine.walk_cache.ways)
-        self.cache_sets = np.where(entries > 0, entries // np.maximum(self.cache_ways, 1), 1)
-        self.cache_base = np.concatenate(([0], np.cumsum(entries)[:-1])).astype(np.int64)
-        self.walk_cache = np.full(max(1, int(entries.sum())), -1, dtype=np.int64)
-        self.walk_stamps = np.full_like(self.walk_cache, -1)
-
+        entries = [cache_sizes.get(name, 0) for name in geometry.level_names[:-1]] + [0]
         self.level_shift = np.array(
             [geometry.level_shift(level) for level in range(geometry.levels)], dtype=np.int64
         )
+        # One row per page-table level: the walk cache of the entries that level holds.
+        walk_rows = np.zeros((geometry.levels, lru.ROW_WIDTH), dtype=np.int64)
+        base = 0
+        for level, count in enumerate(entries):
+            ways = min(count, machine.walk_cache.ways)
+            sets = count // ways if count else 1
+            shift = int(self.level_shift[level])
+            walk_rows[level] = lru.describe(level, shift, base, sets, ways)
+            base += count
+        self.walk_rows = walk_rows.ravel()
+        self.walk_cache = np.full(max(1, base), -1, dtype=np.int64)
+        self.walk_stamps = np.full_like(self.walk_cache, -1)
+
         self.pool = np.zeros(64 << geometry.fanout_bits, dtype=np.int64)
         self.roots = np.full(MAX_PIDS, -1, dtype=np.int64)
         self.level_tables = np.zeros(geometry.levels, dtype=np.int64)
@@ -205,15 +213,13 @@ class Translator:
         """Simulate ``chunk[start:end]``, growing tables and regions as the kernel asks."""
         position = start
         while position < end:
-            tlb = self.tlb_arrays
+            tlb = self.tlb_rows
             position, status = simulate_accesses(  # type: ignore[call-arg]
                 chunk.address, chunk.kind, chunk.pid, position, end,
                 self.counts, self.state,
-                self.tlb, self.tlb_stamps, tlb.struct_base, tlb.struct_sets, tlb.struct_ways,
-                tlb.probe_struct, tlb.probe_size, tlb.probe_count,
-                tlb.fill_struct, tlb.fill_size, self.size_shift, self.size_present,
-                self.walk_cache, self.walk_stamps, self.cache_base, self.cache_sets,
-                self.cache_ways,
+                self.tlb, self.tlb_stamps, tlb.probes, tlb.probe_count, tlb.max_probes,
+                tlb.fills, self.size_present, self.active_probes,
+                self.walk_cache, self.walk_stamps, self.walk_rows,
                 self.pool, self.roots, self.level_tables, self.level_shift,
                 self.plan.geometry.fanout_bits,
                 self.vma_start, self.vma_end, self.vma_thp, self.pid_first_vma, self.pid_vma_count,

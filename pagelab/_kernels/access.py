@@ -9,30 +9,21 @@ import numpy.typing as npt
 
 from pagelab._kernels import counters as C
 from pagelab._kernels import lru, pagetable, regions
-from pagelab._kernels.config import inline_kernel, kernel
+from pagelab._kernels.config import at, inline_kernel, kernel
 
 I64 = npt.NDArray[np.int64]
 IFETCH = 2
 VA_LIMIT = 1 << 48
 
 
-@kernel
-def _tlb_key(va: int, pid: int, size_id: int, size_shift: I64) -> int:
-    return (((va >> size_shift[size_id]) << 16) | pid) << 4 | size_id
+@inline_kernel
+def _tlb_key(tag: int, pid: int, size_id: int) -> int:
+    return ((tag << 16) | pid) << 4 | size_id
 
 
 @inline_kernel
 def _walk_cost(
-    walk_cache: I64,
-    walk_stamps: I64,
-    now: int,
-    cache_base: I64,
-    cache_sets: I64,
-    cache_ways: I64,
-    level_shift: I64,
-    leaf_level: int,
-    va: int,
-    pid: int,
+    walk_cache: I64, walk_stamps: I64, walk_rows: I64, now: int, leaf_level: int, va: int, pid: int
 ) -> int:
     """Table entries the walker fetches to reach ``leaf_level``; fills the walk caches.
 
@@ -41,20 +32,38 @@ def _walk_cost(
     """
     hit_level = -1
     for level in range(leaf_level - 1, -1, -1):
-        ways = cache_ways[level]
-        if ways > 0:
-            prefix = va >> level_shift[level]
-            base = cache_base[level] + (prefix & (cache_sets[level] - 1)) * ways
-            if lru.lookup(walk_cache, walk_stamps, base, ways, (prefix << 16) | pid, now) != -1:
-                hit_level = level
-                break
+        base, ways, prefix = lru.set_of(walk_rows, level, va)
+        if (
+            ways > 0
+            and lru.lookup(walk_cache, walk_stamps, base, ways, (prefix << 16) | pid, now) != -1
+        ):
+            hit_level = level
+            break
     for level in range(hit_level + 1, leaf_level):
-        ways = cache_ways[level]
+        base, ways, prefix = lru.set_of(walk_rows, level, va)
         if ways > 0:
-            prefix = va >> level_shift[level]
-            base = cache_base[level] + (prefix & (cache_sets[level] - 1)) * ways
             lru.insert(walk_cache, walk_stamps, base, ways, ((prefix << 16) | pid) << 4, now)
     return leaf_level - hit_level
+
+
+@kernel
+def _activate_probes(
+    probes: I64, probe_count: I64, max_probes: int, size_present: I64, active_probes: I64
+) -> None:
+    """List, per (level, access class), the probe rows of sizes some entry was filled with.
+
+    ``active_probes`` holds for group ``g`` a count at ``g * (max_probes + 1)`` followed by
+    that many rows, in probe order. A lookup of a size never filled cannot hit, so lookups try
+    only these; the list changes when a size is filled for the first time.
+    """
+    for group in range(probe_count.shape[0]):
+        head = group * (max_probes + 1)
+        count = 0
+        for row in range(group * max_probes, group * max_probes + probe_count[group]):
+            if size_present[probes[row * lru.ROW_WIDTH + lru.ROW_SIZE_ID]]:
+                count += 1
+                active_probes[head + count] = row
+        active_probes[head] = count
 
 
 @kernel
@@ -150,21 +159,15 @@ def simulate_accesses(
     state: I64,
     tlb: I64,
     tlb_stamps: I64,
-    struct_base: I64,
-    struct_sets: I64,
-    struct_ways: I64,
-    probe_struct: I64,
-    probe_size: I64,
+    probes: I64,
     probe_count: I64,
-    fill_struct: I64,
-    fill_size: I64,
-    size_shift: I64,
+    max_probes: int,
+    fills: I64,
     size_present: I64,
+    active_probes: I64,
     walk_cache: I64,
     walk_stamps: I64,
-    cache_base: I64,
-    cache_sets: I64,
-    cache_ways: I64,
+    walk_rows: I64,
     pool: I64,
     roots: I64,
     level_tables: I64,
@@ -202,7 +205,8 @@ def simulate_accesses(
     growing), or a bad address.
     """
     tables_per_fault = level_shift.shape[0]
-    n_levels = probe_count.shape[0]
+    n_levels = probe_count.shape[0] >> 1
+    n_sizes = size_present.shape[0]
     hash_limit = hash_keys.shape[0] >> 1
     # Hot state lives in locals (registers) and is written back once, at the end.
     rows_used = state[2]
@@ -221,9 +225,9 @@ def simulate_accesses(
     status = C.DONE
     i = start
     while i < end:
-        va = np.int64(address[i])
-        pid = np.int64(pid_of[i])
-        access_kind = np.int64(kind[i])
+        va = np.int64(address[at(i)])
+        pid = np.int64(pid_of[at(i)])
+        access_kind = np.int64(kind[at(i)])
         if va >= VA_LIMIT:
             status = C.ADDRESS_TOO_HIGH
             break
@@ -244,30 +248,26 @@ def simulate_accesses(
             hit_level = -1
             mapping_size = 0
             for level in range(n_levels):
-                for probe in range(probe_count[level, access_class]):
-                    size_id = probe_size[level, access_class, probe]
-                    # No entry of this size was ever filled: skipping the probe changes nothing.
-                    if size_present[size_id] == 0:
-                        continue
-                    structure = probe_struct[level, access_class, probe]
-                    vpn = va >> size_shift[size_id]
-                    ways = struct_ways[structure]
-                    base = struct_base[structure] + (vpn & (struct_sets[structure] - 1)) * ways
-                    word = lru.lookup(
-                        tlb, tlb_stamps, base, ways, _tlb_key(va, pid, size_id, size_shift), now
-                    )
+                head = (level * 2 + access_class) * (max_probes + 1)
+                for index in range(head + 1, head + 1 + active_probes[at(head)]):
+                    row = active_probes[at(index)]
+                    size_id = probes[at(row * lru.ROW_WIDTH + lru.ROW_SIZE_ID)]
+                    base, ways, tag = lru.set_of(probes, row, va)
+                    word = lru.lookup(tlb, tlb_stamps, base, ways, _tlb_key(tag, pid, size_id), now)
                     if word != -1:
                         hit_level = level
                         mapping_size = word & 15
                         break
                 if hit_level >= 0:
                     break
-                counts[C.TLB_MISSES + level] += 1
+                counts[at(C.TLB_MISSES + level)] += 1
 
             if hit_level < 0:
                 leaf_level, entry = pagetable.walk(pool, roots, pid, va, level_shift, fanout_bits)
                 if entry & 3 != pagetable.LEAF:
-                    vma = _find_vma(vma_start, vma_end, pid_first_vma[pid], pid_vma_count[pid], va)
+                    vma = _find_vma(
+                        vma_start, vma_end, pid_first_vma[at(pid)], pid_vma_count[at(pid)], va
+                    )
                     if vma < 0:
                         status = C.OUTSIDE_VMA
                         break
@@ -282,25 +282,24 @@ def simulate_accesses(
                         break
                 counts[C.WALKS] += 1
                 counts[C.WALK_REFERENCES] += _walk_cost(
-                    walk_cache, walk_stamps, now, cache_base, cache_sets, cache_ways,
-                    level_shift, leaf_level, va, pid,
-                )  # fmt: skip
+                    walk_cache, walk_stamps, walk_rows, now, leaf_level, va, pid
+                )
                 mapping_size = (entry >> 2) & 15
                 hit_level = n_levels
 
             # Fill the levels that missed; remember the page when its entry is now in L1.
             in_l1 = hit_level == 0
             for level in range(hit_level):
-                structure = fill_struct[level, access_class, mapping_size]
-                if structure < 0:
+                row = (level * 2 + access_class) * n_sizes + mapping_size
+                size_id = fills[at(row * lru.ROW_WIDTH + lru.ROW_SIZE_ID)]
+                if size_id < 0:
                     continue
                 in_l1 = in_l1 or level == 0
-                size_id = fill_size[level, access_class, mapping_size]
-                size_present[size_id] = 1
-                vpn = va >> size_shift[size_id]
-                ways = struct_ways[structure]
-                base = struct_base[structure] + (vpn & (struct_sets[structure] - 1)) * ways
-                word = (_tlb_key(va, pid, size_id, size_shift) << 4) | mapping_size
+                if size_present[at(size_id)] == 0:
+                    size_present[at(size_id)] = 1
+                    _activate_probes(probes, probe_count, max_probes, size_present, active_probes)
+                base, ways, tag = lru.set_of(fills, row, va)
+                word = (_tlb_key(tag, pid, size_id) << 4) | mapping_size
                 lru.insert(tlb, tlb_stamps, base, ways, word, now)
             last_page = page_key if in_l1 else -1
 
@@ -314,10 +313,10 @@ def simulate_accesses(
             page = (va >> 12) & 511
             word_index = (last_row << 3) + (page >> 6)
             bit = np.int64(1) << (page & 63)
-            if row_touched[word_index] & bit == 0:
-                row_touched[word_index] |= bit
+            if row_touched[at(word_index)] & bit == 0:
+                row_touched[at(word_index)] |= bit
                 touched += 1
-        row_accesses[last_row] += 1
+        row_accesses[at(last_row)] += 1
 
         # Which accesses reach memory.
         if llc_sets > 0:
@@ -326,9 +325,9 @@ def simulate_accesses(
             # The line the access before used is the newest in its set: a hit that changes
             # nothing the LRU order depends on.
             if line_key != last_line:
-                base = (line & (llc_sets - 1)) * llc_ways
-                if lru.lookup(llc, llc_stamps, base, llc_ways, line_key, now) == -1:
-                    lru.insert(llc, llc_stamps, base, llc_ways, line_key << 4, now)
+                line_set = (line & (llc_sets - 1)) * llc_ways
+                if lru.lookup(llc, llc_stamps, line_set, llc_ways, line_key, now) == -1:
+                    lru.insert(llc, llc_stamps, line_set, llc_ways, line_key << 4, now)
                     memory_accesses += 1
                 last_line = line_key
         else:

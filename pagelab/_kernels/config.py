@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+import numpy as np
 from numba import njit
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -36,3 +37,14 @@ def inline_kernel(function: _F) -> _F:
         cache=True, nogil=True, boundscheck=False, error_model="numpy", inline="always"
     )(function)
     return cast(_F, compiled)
+
+
+@inline_kernel
+def at(index: int) -> np.uint64:
+    """``index`` as an unsigned array index.
+
+    numba wraps negative signed indices around (``a[-1]``), which costs a compare and an add
+    on every access; kernel indices are never negative, and with an unsigned one numba skips
+    the wraparound. The per-access path indexes its arrays through this.
+    """
+    return np.uint64(index)

@@ -6,6 +6,12 @@ stamps its slot; a fill replaces the slot with the oldest stamp. Comparing stamp
 keeping the set in recency order makes both operations branch-free scans. A stored word
 carries 4 low bits of payload that lookups ignore (a TLB entry remembers the size of the
 mapping it came from); -1 marks an empty word.
+
+A kernel finds a structure through its *row*: ``ROW_WIDTH`` int64 in a flat descriptor array
+holding the page size id its entries cover, the address shift that gives the tag, the first
+slot of the structure, the set-index mask and the ways. One flat array of rows keeps the
+per-access path to one pointer per kind of structure, where separate arrays per field cost
+a register (or a stack reload) each.
 """
 
 from __future__ import annotations
@@ -13,9 +19,16 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from pagelab._kernels.config import inline_kernel
+from pagelab._kernels.config import at, inline_kernel
 
 EMPTY = -1
+ROW_SIZE_ID = 0
+ROW_SHIFT = 1
+ROW_BASE = 2
+ROW_SET_MASK = 3
+ROW_WAYS = 4
+ROW_WIDTH = 5
+WAY_BITS = 16  # a set has at most 65,536 ways (the spec's bound)
 
 
 @inline_kernel
@@ -28,14 +41,12 @@ def lookup(
     now: int,
 ) -> int:
     """Find ``key`` (a word without its payload) and stamp it; returns the word or -1."""
-    found = -1
     for way in range(ways):
-        if words[base + way] >> 4 == key:
-            found = way
-    if found < 0:
-        return EMPTY
-    stamps[base + found] = now
-    return int(words[base + found])
+        slot = at(base + way)
+        if words[slot] >> 4 == key:
+            stamps[slot] = now
+            return int(words[slot])
+    return EMPTY
 
 
 @inline_kernel
@@ -48,12 +59,26 @@ def insert(
     now: int,
 ) -> None:
     """Put ``word`` in the least recently used slot of the set."""
-    victim = 0
-    oldest = stamps[base]
+    # The way number rides in the low bits, so one branch-free min finds the oldest slot.
+    oldest = stamps[at(base)] << WAY_BITS
     for way in range(1, ways):
-        stamp = stamps[base + way]
-        if stamp < oldest:
-            oldest = stamp
-            victim = way
-    words[base + victim] = word
-    stamps[base + victim] = now
+        oldest = min(oldest, (stamps[at(base + way)] << WAY_BITS) | way)
+    victim = at(base + (oldest & ((1 << WAY_BITS) - 1)))
+    words[victim] = word
+    stamps[victim] = now
+
+
+@inline_kernel
+def set_of(rows: npt.NDArray[np.int64], row: int, va: int) -> tuple[int, int, int]:
+    """(first slot of ``va``'s set, ways, tag) in the structure that row ``row`` describes."""
+    offset = row * ROW_WIDTH
+    tag = va >> rows[at(offset + ROW_SHIFT)]
+    ways = rows[at(offset + ROW_WAYS)]
+    return rows[at(offset + ROW_BASE)] + (tag & rows[at(offset + ROW_SET_MASK)]) * ways, ways, tag
+
+
+def describe(
+    size_id: int, shift: int, base: int, sets: int, ways: int
+) -> tuple[int, int, int, int, int]:
+    """One descriptor row, in column order."""
+    return size_id, shift, base, sets - 1, ways

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from pagelab._kernels.config import kernel
+from pagelab._kernels.config import at, inline_kernel, kernel
 
 TABLE = 1
 LEAF = 2
@@ -21,7 +21,7 @@ def leaf_entry(tlb_size_id: int, folio_size_id: int) -> int:
     return ((tlb_size_id | (folio_size_id << 4)) << 2) | LEAF
 
 
-@kernel
+@inline_kernel
 def walk(
     pool: npt.NDArray[np.int64],
     roots: npt.NDArray[np.int64],
@@ -31,13 +31,13 @@ def walk(
     fanout_bits: int,
 ) -> tuple[int, int]:
     """Follow ``va`` down the tables: (level reached, entry there); entry 0 means unmapped."""
-    node = roots[pid]
+    node = roots[at(pid)]
     if node < 0:
         return 0, 0
     mask = (1 << fanout_bits) - 1
     levels = level_shift.shape[0]
     for level in range(levels):
-        entry = pool[(node << fanout_bits) + ((va >> level_shift[level]) & mask)]
+        entry = pool[at((node << fanout_bits) + ((va >> level_shift[at(level)]) & mask))]
         if entry & 3 != TABLE:
             return level, entry
         node = entry >> 2

@@ -9,19 +9,19 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from pagelab._kernels.config import kernel
+from pagelab._kernels.config import at, inline_kernel, kernel
 
 REGION_SHIFT = 21
 WORDS_PER_REGION = 8  # 512 bits, one per 4 KiB page of the region
 _GOLDEN = -7046029254386353131  # 0x9E3779B97F4A7C15 as int64: Fibonacci hashing
 
 
-@kernel
+@inline_kernel
 def region_key(pid: int, va: int) -> int:
     return (pid << 27) | (va >> REGION_SHIFT)
 
 
-@kernel
+@inline_kernel
 def find_or_add(
     hash_keys: npt.NDArray[np.int64],
     hash_rows: npt.NDArray[np.int64],
@@ -34,9 +34,9 @@ def find_or_add(
     mixed = key * _GOLDEN
     slot = (mixed ^ (mixed >> 29)) & mask
     while True:
-        stored = hash_keys[slot]
+        stored = hash_keys[at(slot)]
         if stored == key:
-            return int(hash_rows[slot])
+            return int(hash_rows[at(slot)])
         if stored == -1:
             hash_keys[slot] = key
             hash_rows[slot] = used_rows
