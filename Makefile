@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Re-install when the dependency list changes, not on every target.
 INSTALLED := $(VENV)/.installed-dev
 
-.PHONY: install browser run test lint format bench bench-api
+.PHONY: install test-tools run test lint format bench bench-api
 
 install: $(INSTALLED)
 
@@ -18,15 +18,21 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -e '.[dev]'
 	touch $@
 
-# Browser tests drive Debian's Chromium (/usr/bin/chromium); Playwright's own browser
-# download does not work here. Only root can apt-get it; others are told what to install.
-browser:
-	@if [ -x /usr/bin/chromium ]; then \
+# Test tools from Debian: browser tests drive its Chromium (/usr/bin/chromium; Playwright's
+# own browser download does not work here), and an engine test records a real program's
+# memory trace with valgrind's lackey. Only root can apt-get them; others are told what to
+# install.
+TEST_TOOLS := /usr/bin/chromium /usr/bin/valgrind
+
+test-tools:
+	@missing=""; \
+	for tool in $(TEST_TOOLS); do [ -x "$$tool" ] || missing="$$missing $$(basename $$tool)"; done; \
+	if [ -z "$$missing" ]; then \
 		true; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	else \
-		echo "make: browser tests need /usr/bin/chromium: run 'sudo apt-get install chromium'" >&2; \
+		echo "make: tests need$$missing: run 'sudo apt-get install$$missing'" >&2; \
 	fi
 
 # The embedded default: SQLite, a filesystem broker and a worker beside the API.
@@ -35,7 +41,7 @@ run: install
 
 # With PAGELAB_TEST_DATABASE_URL / PAGELAB_TEST_BROKER_URL unset, service tests use the
 # embedded default; set them to test against PostgreSQL and Redis or RabbitMQ.
-test: install browser
+test: install test-tools
 	$(BIN)/pytest
 
 lint: install

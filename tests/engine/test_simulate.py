@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import lzma
+import shutil
+import subprocess
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -73,9 +75,10 @@ def test_64k_pages_cover_a_working_set_that_4k_pages_cannot() -> None:
     assert large_misses < 0.001 * sum(large["accesses"][warm_epochs])
 
 
-def _lackey_data_pages(page_shift: int) -> list[int]:
+def _lackey_data_pages(trace: Path, page_shift: int) -> list[int]:
     pages = []
-    with lzma.open(LACKEY, "rt") as lines:
+    opener = lzma.open if trace.suffix == ".xz" else open
+    with opener(trace, "rt") as lines:
         for line in lines:
             if line[:2] in (" L", " S", " M"):
                 pages.append(int(line[3:].split(",")[0], 16) >> page_shift)
@@ -117,14 +120,9 @@ def _two_level_lru_misses(pages: list[int], l1: tuple[int, int], l2: tuple[int, 
     return tuple(misses)
 
 
-@pytest.mark.parametrize(
-    ("l1", "l2", "base_page"),
-    [((64, 4), (1536, 12), "4K"), ((4, 1), (16, 4), "4K"), ((2, 2), (8, 2), "4K"),
-     ((8, 8), (32, 4), "4K"), ((16, 4), (64, 16), "64K"), ((4, 4), (16, 16), "16K")],
-)  # fmt: skip
-def test_tlb_misses_equal_a_two_level_lru_cache_on_a_real_lackey_trace(
-    l1: tuple[int, int], l2: tuple[int, int], base_page: str
-) -> None:
+def _explicit_tlb_spec(
+    trace: Path, l1: tuple[int, int], l2: tuple[int, int], base_page: str
+) -> pagelab.Spec:
     tlb = {
         "levels": [
             {"name": "L1", "structures": [{"page_sizes": [base_page], "entries": l1[0],
@@ -133,19 +131,62 @@ def test_tlb_misses_equal_a_two_level_lru_cache_on_a_real_lackey_trace(
                                            "ways": l2[1]}]},
         ]
     }  # fmt: skip
-    spec = pagelab.load_spec(
+    return pagelab.load_spec(
         {
-            "workload": {"trace": {"path": LACKEY.name, "format": "lackey"}},
+            "workload": {"trace": {"path": trace.name, "format": "lackey"}},
             "machine": {"preset": "neoverse-n1", "tlb": tlb},
             "policy": {"base_page": base_page, "thp": "never"},
             "controls": {"seed": 1, "epoch_accesses": 10_000},
         }
     )
-    result = pagelab.simulate(spec, base_dir=LACKEY.parent)
+
+
+def _assert_misses_equal_lru(
+    trace: Path, l1: tuple[int, int], l2: tuple[int, int], base_page: str
+) -> None:
+    result = pagelab.simulate(_explicit_tlb_spec(trace, l1, l2, base_page), base_dir=trace.parent)
     page_shift = {"4K": 12, "16K": 14, "64K": 16}[base_page]
-    expected = _two_level_lru_misses(_lackey_data_pages(page_shift), l1, l2)
+    expected = _two_level_lru_misses(_lackey_data_pages(trace, page_shift), l1, l2)
     assert (result.summary["tlb_l1_misses"], result.summary["tlb_l2_misses"]) == expected
     assert expected[1] > 0
+
+
+@pytest.mark.parametrize(
+    ("l1", "l2", "base_page"),
+    [((64, 4), (1536, 12), "4K"), ((4, 1), (16, 4), "4K"), ((2, 2), (8, 2), "4K"),
+     ((8, 8), (32, 4), "4K"), ((16, 4), (64, 16), "64K"), ((4, 4), (16, 16), "16K")],
+)  # fmt: skip
+def test_tlb_misses_equal_a_two_level_lru_cache_on_a_real_lackey_trace(
+    l1: tuple[int, int], l2: tuple[int, int], base_page: str
+) -> None:
+    _assert_misses_equal_lru(LACKEY, l1, l2, base_page)
+
+
+@pytest.fixture(scope="module")
+def sort_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lackey trace of another real program, recorded now: ``sort -n`` over 500 numbers."""
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed (.ci/run installs it)")
+    folder = tmp_path_factory.mktemp("lackey")
+    numbers = folder / "numbers.txt"
+    numbers.write_text("".join(f"{(n * 7919) % 1000}\n" for n in range(500)))
+    trace = folder / "sort-lackey.txt"
+    subprocess.run(
+        ["valgrind", "--tool=lackey", "--trace-mem=yes", f"--log-file={trace}",
+         "sort", "-n", str(numbers)],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return trace
+
+
+@pytest.mark.parametrize(
+    ("l1", "l2", "base_page"),
+    [((64, 4), (1536, 12), "4K"), ((4, 1), (16, 4), "4K"), ((16, 4), (64, 16), "64K")],
+)
+def test_tlb_misses_equal_a_two_level_lru_cache_on_a_freshly_recorded_trace(
+    sort_trace: Path, l1: tuple[int, int], l2: tuple[int, int], base_page: str
+) -> None:
+    _assert_misses_equal_lru(sort_trace, l1, l2, base_page)
 
 
 def test_issue_example_specs_run(tmp_path: Path) -> None:
