@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Re-install when the dependency list changes, not on every target.
 INSTALLED := $(VENV)/.installed-dev
 
-.PHONY: install test-tools run test lint format bench bench-api
+.PHONY: install test-tools wrk run test lint format bench bench-api
 
 install: $(INSTALLED)
 
@@ -35,6 +35,18 @@ test-tools:
 		echo "make: tests need$$missing: run 'sudo apt-get install$$missing'" >&2; \
 	fi
 
+# The API load benchmark drives the API with Debian's wrk; as with the test tools, only
+# root can apt-get it, and others are told what to install.
+wrk:
+	@if command -v wrk >/dev/null; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; \
+	else \
+		echo "make: bench-api needs wrk: run 'sudo apt-get install wrk'" >&2; \
+		exit 1; \
+	fi
+
 # The embedded default: SQLite, a filesystem broker and a worker beside the API.
 run: install
 	$(BIN)/pagelab serve
@@ -57,5 +69,5 @@ bench: install
 	$(BIN)/python benchmarks/engine.py
 
 # Needs PostgreSQL and Redis; see "API load benchmark" in README.md.
-bench-api: install
+bench-api: install wrk
 	$(BIN)/python benchmarks/load_api.py

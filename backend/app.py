@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio.to_thread import current_default_thread_limiter
 from fastapi import FastAPI
 
 import pagelab
@@ -28,10 +29,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The app for ``settings`` (default: from the environment). The schema must be migrated."""
     settings = settings or get_settings()
     settings.make_dirs()
-    engine = make_engine(settings.database_url)
+    # Every handler thread can hold a connection; a connection opened past the pool's size
+    # is closed again when handed back, and opening one costs the database a new process.
+    engine = make_engine(settings.database_url, pool_size=settings.api_threads)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Synchronous handlers and dependencies run on anyio's default thread limiter (40
+        # threads unless set), one per event loop: this one's.
+        current_default_thread_limiter().total_tokens = settings.api_threads
         yield
         engine.dispose()
 

@@ -55,8 +55,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(database_url: str) -> Engine:
-    """An engine for ``database_url``; SQLite gets WAL and a busy timeout.
+def make_engine(database_url: str, *, pool_size: int = 10) -> Engine:
+    """An engine for ``database_url`` that keeps ``pool_size`` connections open (more are
+    opened and closed as needed); SQLite gets WAL and a busy timeout.
 
     In the embedded setup the API and the worker are separate processes writing one SQLite
     file: WAL lets readers go on during a write, and the busy timeout makes a writer wait for
@@ -68,11 +69,15 @@ def make_engine(database_url: str) -> Engine:
         return create_engine(
             database_url,
             pool_pre_ping=True,
-            pool_size=10,
+            pool_size=pool_size,
             max_overflow=20,
             connect_args=connect_args,
         )
-    engine = create_engine(database_url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(
+        database_url,
+        pool_size=pool_size,
+        connect_args={"timeout": 30, "check_same_thread": False},
+    )
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -35,6 +35,14 @@ class Settings(BaseSettings):
 
     api_tokens_required: bool = False
 
+    # Threads per API process that run request handlers (and so hold database connections:
+    # the pool keeps one for each). Python runs one thread at a time: past a few, more threads
+    # add hand-offs of the interpreter lock, not throughput; more processes (`pagelab api
+    # --workers`) do.
+    api_threads: int = Field(default=4, ge=1, le=256)
+    # One log line per request; off, the API spends its CPU on requests alone.
+    access_log: bool = True
+
     max_sweep_points: int = Field(default=256, ge=1, le=100_000)
     max_sweep_axes: int = Field(default=8, ge=1, le=64)
     max_tags: int = Field(default=16, ge=0, le=256)

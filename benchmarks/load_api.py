@@ -2,11 +2,12 @@
 
 Seeds a fresh PostgreSQL database with experiments through the service layer (the same
 functions the API and the workers call, with real simulations for the results), starts the
-API with `pagelab api`, and drives it over loopback from an asyncio + httpx client with a
-bounded number of requests. Reports latency percentiles per scenario against the goals
-(list p95 < 50 ms, submit p95 < 100 ms), and the CPU time the API and the client spent per
-request. No worker runs, so submitted runs stay queued; at the end the database is dropped
-(unless --keep) and the Redis database flushed.
+API with `pagelab api`, and drives it over loopback with wrk (a C load tool: it takes a few
+percent of a core where a Python client took as much as the API) for a bounded time per
+scenario. Reports latency percentiles per scenario against the goals (list p95 < 50 ms,
+submit p95 < 100 ms), and the CPU time the API and wrk spent per request. No worker runs, so
+submitted runs stay queued; at the end the database is dropped (unless --keep) and the Redis
+database flushed.
 
     make bench-api            # or: .venv/bin/python benchmarks/load_api.py --help
 """
@@ -14,11 +15,12 @@ request. No worker runs, so submitted runs stay queued; at the end the database 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
 import random
+import resource
+import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import redis
@@ -45,6 +48,7 @@ from backend.settings import Settings
 
 LIST_GOAL_P95_MS = 50.0
 SUBMIT_GOAL_P95_MS = 100.0
+EXPERIMENTS_PATH = "/api/v1/experiments"
 
 # What the dashboard's list page asks for: the newest page, and each filter and sort it offers.
 LIST_QUERIES: tuple[dict[str, str | list[str]], ...] = (
@@ -72,14 +76,6 @@ def _spec(workload: dict[str, Any], base_page: str, seed: int) -> dict[str, Any]
         "policy": {"base_page": base_page, "thp": "never"},
         "controls": {"seed": seed},
     }
-
-
-@dataclass(frozen=True)
-class Sample:
-    scenario: str
-    variant: str
-    latency_s: float
-    status_code: int
 
 
 # --- database ---------------------------------------------------------------------------
@@ -210,6 +206,8 @@ def running_api(settings: Settings, port: int, api_workers: int) -> Iterator[Ser
         "PAGELAB_HOME": str(settings.home),
         "PAGELAB_DATABASE_URL": settings.database_url,
         "PAGELAB_BROKER_URL": settings.broker_url,
+        # A line per request would cost the API about 2% of its CPU, and flood the terminal.
+        "PAGELAB_ACCESS_LOG": "false",
     }
     command = [
         str(Path(sys.executable).with_name("pagelab")),
@@ -251,124 +249,151 @@ def _wait_until_ready(base_url: str, server: subprocess.Popen[bytes], timeout_s:
 
 # --- load -------------------------------------------------------------------------------
 
+# wrk runs this script (LuaJIT, one environment per wrk thread). Its arguments, after "--":
+#   GET PATH...                   send these paths in turn
+#   POST PATH TEMPLATE FIRST_SEED send TEMPLATE, a string.format pattern given (seed, seed)
+# done() prints one line for load_api.py to read; wrk reports latencies in microseconds.
+WRK_SCRIPT = """
+local requests, path, template, first_seed
+local sent = 0
+
+function init(args)
+  if args[1] == "GET" then
+    requests = {}
+    for i = 2, #args do
+      requests[#requests + 1] = wrk.format("GET", args[i])
+    end
+  else
+    path, template, first_seed = args[2], args[3], tonumber(args[4])
+  end
+end
+
+function request()
+  sent = sent + 1
+  if requests then
+    return requests[(sent - 1) % #requests + 1]
+  end
+  local seed = first_seed + sent
+  return wrk.format("POST", path, {["Content-Type"] = "application/json"},
+                    string.format(template, seed, seed))
+end
+
+function done(summary, latency, _)
+  local e = summary.errors
+  io.write(string.format("load_api: %d %d %d %.0f %.0f %.0f\\n",
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+# One wrk thread, so the submissions' seeds (counted per thread) never repeat: one event
+# loop keeps 16 connections busy at a small fraction of a core.
+WRK_THREADS = 1
+
 
 @dataclass(frozen=True)
-class Request:
-    scenario: str
-    variant: str
-    method: str
-    path: str
-    params: dict[str, Any] | None = None
-    json: dict[str, Any] | None = None
+class Load:
+    """What one wrk run measured."""
+
+    requests: int
+    errors: int
+    duration_s: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    api_cpu_s: float
+    # The load tool shares the machine's cores with the API: what it takes is shown too.
+    client_cpu_s: float
 
 
-def list_requests(count: int) -> list[Request]:
-    return [
-        Request(
-            "list",
-            "&".join(f"{key}={value}" for key, value in query.items()) or "newest",
-            "GET",
-            "/api/v1/experiments",
-            params=query,
+def wrk_binary() -> str:
+    found = shutil.which("wrk")
+    if found is None:
+        raise SystemExit(
+            "load_api.py drives the API with wrk: install it with 'apt-get install wrk' "
+            "(`make bench-api` does so when run as root)"
         )
-        for query in (LIST_QUERIES[index % len(LIST_QUERIES)] for index in range(count))
-    ]
+    return found
 
 
-def submit_requests(count: int, first_seed: int) -> list[Request]:
-    return [
-        Request(
-            "submit",
-            "single run",
-            "POST",
-            "/api/v1/experiments",
-            json={
-                "name": f"load test {index}",
-                "tags": ["load"],
-                # A new seed each time: a repeated spec would reuse a result, not queue a run.
-                "spec": _spec(WORKLOADS[0], "4K", seed=first_seed + index),
-            },
-        )
-        for index in range(count)
-    ]
+def run_wrk(
+    server: Server, script: Path, *, concurrency: int, seconds: int, arguments: list[str]
+) -> Load:
+    """Keep `concurrency` requests in flight for `seconds`, and measure them."""
+    command = [
+        wrk_binary(),
+        "--threads", str(WRK_THREADS),
+        "--connections", str(concurrency),
+        "--duration", f"{seconds}s",
+        # wrk's default of 2 s would count slow answers as errors, and drop their latencies.
+        "--timeout", "30s",
+        "--script", str(script),
+        server.base_url,
+        "--", *arguments,
+    ]  # fmt: skip
+    api_cpu_before = server.cpu_s()
+    client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    client_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    api_cpu_s = server.cpu_s() - api_cpu_before
+    line = next(line for line in output.splitlines() if line.startswith("load_api: "))
+    requests, duration_us, errors, p50_us, p95_us, p99_us = map(int, line.split()[1:])
+    return Load(
+        requests=requests,
+        errors=errors,
+        duration_s=duration_us / 1e6,
+        p50_ms=p50_us / 1000,
+        p95_ms=p95_us / 1000,
+        p99_ms=p99_us / 1000,
+        api_cpu_s=api_cpu_s,
+        client_cpu_s=(client_after.ru_utime + client_after.ru_stime)
+        - (client_before.ru_utime + client_before.ru_stime),
+    )
 
 
-async def drive(base_url: str, requests: list[Request], concurrency: int) -> list[Sample]:
-    """Send every request once, `concurrency` at a time, and time each one."""
-    pending = iter(requests)
-    samples: list[Sample] = []
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+def list_path(query: dict[str, str | list[str]]) -> str:
+    return f"{EXPERIMENTS_PATH}?{urlencode(query, doseq=True)}" if query else EXPERIMENTS_PATH
 
-    async def client_loop(client: httpx.AsyncClient) -> None:
-        # One shared iterator: the loops together send each request exactly once.
-        for request in pending:
-            started = time.perf_counter()
-            response = await client.request(
-                request.method, request.path, params=request.params, json=request.json
-            )
-            latency_s = time.perf_counter() - started
-            samples.append(
-                Sample(request.scenario, request.variant, latency_s, response.status_code)
-            )
 
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0) as client:
-        await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
-    return samples
+def list_label(query: dict[str, str | list[str]]) -> str:
+    return "&".join(f"{key}={value}" for key, value in query.items()) or "newest"
+
+
+def list_arguments(queries: tuple[dict[str, str | list[str]], ...]) -> list[str]:
+    return ["GET", *(list_path(query) for query in queries)]
+
+
+def submit_arguments(first_seed: int) -> list[str]:
+    """A single-run submission with a new seed each time: a repeated spec would reuse a
+    stored result, not queue a run."""
+    body = json.dumps(
+        {"name": "load test SEED", "tags": ["load"], "spec": _spec(WORKLOADS[0], "4K", seed=0)}
+    )
+    template = body.replace("%", "%%").replace("SEED", "%d").replace('"seed": 0', '"seed": %d')
+    return ["POST", EXPERIMENTS_PATH, template, str(first_seed)]
 
 
 # --- report -----------------------------------------------------------------------------
 
 
-def percentile_ms(latencies_s: list[float], percent: int) -> float:
-    return statistics.quantiles(latencies_s, n=100, method="inclusive")[percent - 1] * 1000
-
-
-@dataclass(frozen=True)
-class Totals:
-    """What one scenario cost as a whole."""
-
-    duration_s: float
-    api_cpu_s: float
-    # The load client shares the machine's cores with the API: what it takes is shown too.
-    client_cpu_s: float
-
-
-def report(samples: list[Sample], totals: dict[str, Totals]) -> bool:
-    """Print one line per scenario and per list variant; True if every request succeeded."""
+def report(rows: list[tuple[str, Load, float | None]]) -> bool:
+    """Print one line per (label, load, p95 goal); True if every request succeeded."""
     print(
-        f"{'scenario':<30}{'requests':>9}{'errors':>7}{'req/s':>7}{'API CPU':>9}{'client':>8}"
+        f"{'scenario':<36}{'requests':>9}{'errors':>7}{'req/s':>7}{'API CPU':>9}{'client':>8}"
         f"{'p50':>8}{'p95':>8}{'p99':>8}  goal"
     )
-    print(f"{'':<53}{'ms/req':>9}{'ms/req':>8}{'ms':>8}{'ms':>8}{'ms':>8}")
-    for scenario, goal_ms in (("list", LIST_GOAL_P95_MS), ("submit", SUBMIT_GOAL_P95_MS)):
-        chosen = [sample for sample in samples if sample.scenario == scenario]
-        print(_row(scenario, chosen, totals[scenario], goal_ms))
-        if scenario == "list":
-            for variant in dict.fromkeys(sample.variant for sample in chosen):
-                print(_row(f"  {variant}", [s for s in chosen if s.variant == variant]))
-    return all(sample.status_code < 400 for sample in samples)
-
-
-def _row(
-    label: str, samples: list[Sample], totals: Totals | None = None, goal_ms: float | None = None
-) -> str:
-    latencies = [sample.latency_s for sample in samples]
-    errors = sum(1 for sample in samples if sample.status_code >= 400)
-    p95_ms = percentile_ms(latencies, 95)
-    rate_and_cpu = " " * 24
-    if totals is not None:
-        rate_per_s = len(samples) / totals.duration_s
-        api_cpu_ms = totals.api_cpu_s / len(samples) * 1000
-        client_cpu_ms = totals.client_cpu_s / len(samples) * 1000
-        rate_and_cpu = f"{rate_per_s:7.0f}{api_cpu_ms:9.1f}{client_cpu_ms:8.1f}"
-    goal = ""
-    if goal_ms is not None:
-        goal = f"p95 < {goal_ms:.0f} ms: {'met' if p95_ms < goal_ms else 'MISSED'}"
-    return (
-        f"{label:<30}{len(samples):>9}{errors:>7}{rate_and_cpu}"
-        f"{percentile_ms(latencies, 50):>8.1f}{p95_ms:>8.1f}{percentile_ms(latencies, 99):>8.1f}"
-        f"  {goal}"
-    )
+    print(f"{'':<59}{'ms/req':>9}{'ms/req':>8}{'ms':>8}{'ms':>8}{'ms':>8}")
+    for label, load, goal_ms in rows:
+        goal = ""
+        if goal_ms is not None:
+            goal = f"p95 < {goal_ms:.0f} ms: {'met' if load.p95_ms < goal_ms else 'MISSED'}"
+        print(
+            f"{label:<36}{load.requests:>9}{load.errors:>7}"
+            f"{load.requests / load.duration_s:>7.0f}"
+            f"{load.api_cpu_s / load.requests * 1000:>9.1f}"
+            f"{load.client_cpu_s / load.requests * 1000:>8.2f}"
+            f"{load.p50_ms:>8.1f}{load.p95_ms:>8.1f}{load.p99_ms:>8.1f}  {goal}"
+        )
+    return all(load.errors == 0 for _, load, _ in rows)
 
 
 # --- main -------------------------------------------------------------------------------
@@ -377,7 +402,7 @@ def _row(
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
-        epilog="Example: python benchmarks/load_api.py --experiments 10000 --requests 2000",
+        epilog="Example: python benchmarks/load_api.py --experiments 10000 --seconds 10",
     )
     parser.add_argument(
         "--admin-url",
@@ -391,18 +416,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="a Redis database the benchmark may flush (default: %(default)s)",
     )
     parser.add_argument("--experiments", type=int, default=10_000, help="how many to seed")
-    parser.add_argument("--requests", type=int, default=2_000, help="per scenario")
+    parser.add_argument(
+        "--seconds", type=int, default=10, help="of load per scenario (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--variant-seconds",
+        type=int,
+        default=2,
+        help="of load for each list variant alone; 0 skips them (default: %(default)s)",
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
-    parser.add_argument("--api-workers", type=int, default=1, help="`pagelab api --workers`")
+    parser.add_argument(
+        "--api-workers", type=int, default=2, help="`pagelab api --workers` (default: %(default)s)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the seeded database")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    wrk_binary()
     broker = redis.Redis.from_url(args.broker_url)
     broker.flushdb()
+    rows: list[tuple[str, Load, float | None]] = []
     with (
         tempfile.TemporaryDirectory(prefix="pagelab-bench-") as home,
         fresh_database(args.admin_url, args.database, args.keep) as database_url,
@@ -413,28 +450,39 @@ def main(argv: list[str] | None = None) -> int:
         seed(settings, args.experiments)
         analyze(database_url)
         print(f"seeded {args.experiments} experiments in {time.perf_counter() - started:.0f} s")
+        script = Path(home) / "load_api.lua"
+        script.write_text(WRK_SCRIPT)
         with running_api(settings, args.port or free_port(), args.api_workers) as server:
-            warm_up = list_requests(len(LIST_QUERIES) * 5) + submit_requests(20, first_seed=10**6)
-            asyncio.run(drive(server.base_url, warm_up, args.concurrency))
-            samples: list[Sample] = []
-            totals: dict[str, Totals] = {}
-            for scenario, requests in (
-                ("list", list_requests(args.requests)),
-                ("submit", submit_requests(args.requests, first_seed=2 * 10**6)),
-            ):
-                before = (time.perf_counter(), server.cpu_s(), time.process_time())
-                samples += asyncio.run(drive(server.base_url, requests, args.concurrency))
-                totals[scenario] = Totals(
-                    duration_s=time.perf_counter() - before[0],
-                    api_cpu_s=server.cpu_s() - before[1],
-                    client_cpu_s=time.process_time() - before[2],
+
+            def load(seconds: int, arguments: list[str]) -> Load:
+                return run_wrk(
+                    server,
+                    script,
+                    concurrency=args.concurrency,
+                    seconds=seconds,
+                    arguments=arguments,
                 )
+
+            # Each scenario warms up first (connections, statement caches, every process of
+            # the API); the lists run before any submission, on the seeded experiments alone.
+            load(2, list_arguments(LIST_QUERIES))
+            rows.append(
+                ("list", load(args.seconds, list_arguments(LIST_QUERIES)), LIST_GOAL_P95_MS)
+            )
+            if args.variant_seconds:
+                for query in LIST_QUERIES:
+                    variant = load(args.variant_seconds, list_arguments((query,)))
+                    rows.append((f"  alone: {list_label(query)}", variant, None))
+            load(2, submit_arguments(first_seed=10**6))
+            submit = load(args.seconds, submit_arguments(first_seed=2 * 10**6))
+            rows.append(("submit", submit, SUBMIT_GOAL_P95_MS))
     broker.flushdb()
     print(
-        f"\n{args.experiments} experiments seeded; concurrency {args.concurrency}; "
-        f"`pagelab api --workers {args.api_workers}`; load average {os.getloadavg()[0]:.1f}"
+        f"\n{args.experiments} experiments seeded; concurrency {args.concurrency} from wrk "
+        f"({WRK_THREADS} thread); `pagelab api --workers {args.api_workers}`; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
-    return 0 if report(samples, totals) else 1
+    return 0 if report(rows) else 1
 
 
 if __name__ == "__main__":

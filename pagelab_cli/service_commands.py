@@ -135,11 +135,13 @@ def _migrate(args: argparse.Namespace) -> int:
 def _api(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from backend.settings import get_settings
+
     # uvicorn shuts down cleanly, then passes the Ctrl-C on: that is a normal exit here.
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.run(
             "backend.app:create_app", factory=True, host=args.host, port=args.port,
-            workers=args.workers,
+            workers=args.workers, access_log=get_settings().access_log,
         )  # fmt: skip
     return 0
 
@@ -171,9 +173,11 @@ def _serve(args: argparse.Namespace) -> int:
     # down; with SIGTERM turned into KeyboardInterrupt both end here, and the worker is
     # stopped in either case instead of being left behind.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    server = uvicorn.Server(
-        uvicorn.Config("backend.app:create_app", factory=True, host=args.host, port=args.port)
-    )
+    config = uvicorn.Config(
+        "backend.app:create_app", factory=True, host=args.host, port=args.port,
+        access_log=settings.access_log,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
     print(
         f"pagelab is running at http://{args.host}:{args.port}/ (API docs at /docs); "
         f"data in {settings.home}. Press Ctrl-C to stop.",

@@ -252,6 +252,25 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     return key, last_id
 
 
+def list_page(
+    session: Session,
+    *,
+    where: repository.ListFilter,
+    sort: str,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    """A page of experiments as the fields of an ``ExperimentPage``, unvalidated: the
+    database's columns have the schema's types, and the API serialises the page as it is."""
+    after = _decode_cursor(cursor, sort) if cursor else None
+    rows = repository.page(session, where=where, sort=sort, after=after, limit=limit + 1)
+    items, more = rows[:limit], len(rows) > limit
+    return {
+        "items": [_list_item(row) for row in items],
+        "next_cursor": _encode_cursor(sort, items[-1]) if more else None,
+    }
+
+
 def list_experiments(
     session: Session,
     *,
@@ -260,15 +279,9 @@ def list_experiments(
     cursor: str | None,
     limit: int,
 ) -> ExperimentPage:
-    after = _decode_cursor(cursor, sort) if cursor else None
-    rows = repository.page(session, where=where, sort=sort, after=after, limit=limit + 1)
-    items, more = rows[:limit], len(rows) > limit
     # One validation of the whole page: much cheaper than one model per row.
     return ExperimentPage.model_validate(
-        {
-            "items": [_list_item(row) for row in items],
-            "next_cursor": _encode_cursor(sort, items[-1]) if more else None,
-        }
+        list_page(session, where=where, sort=sort, cursor=cursor, limit=limit)
     )
 
 

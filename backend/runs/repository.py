@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import CursorResult, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from backend.db import Base
 from backend.runs.models import ACTIVE_STATUSES, Run, RunResult
 
 # populate_existing on reads: runs change by UPDATE statements that bypass the ORM's
@@ -56,14 +57,19 @@ class StoredResult(NamedTuple):
     meta: dict[str, Any]
 
 
-# Built once: every submission runs it, and building a statement costs more than running it.
+# The statements every submission runs are built once, and on the tables rather than the
+# mapped classes: building a statement, or the ORM's handling of one, costs more CPU than
+# running it.
+_RUN = Base.metadata.tables["run"]
+_RESULT = Base.metadata.tables["result"]
+
 _FIND_RESULT = (
-    select(RunResult.id, RunResult.meta)
+    select(_RESULT.c.id, _RESULT.c.meta)
     .where(
-        RunResult.spec_hash == bindparam("spec_hash"),
-        RunResult.engine_version == bindparam("engine_version"),
+        _RESULT.c.spec_hash == bindparam("spec_hash"),
+        _RESULT.c.engine_version == bindparam("engine_version"),
     )
-    .order_by(RunResult.id)
+    .order_by(_RESULT.c.id)
     .limit(1)
 )
 
@@ -257,21 +263,18 @@ def lock_ids_to_dispatch(session: Session, *, sent_before: datetime, limit: int)
     )
 
 
-# Built once, like _FIND_RESULT: every submission runs it.
+# Built once on the table, like _FIND_RESULT: every submission runs it.
 _MARK_DISPATCHED = (
-    update(Run)
-    .where(Run.id.in_(bindparam("run_ids", expanding=True)), Run.status == "queued")
-    .values(dispatched_at=bindparam("now", type_=Run.dispatched_at.type))
+    update(_RUN)
+    .where(_RUN.c.id.in_(bindparam("run_ids", expanding=True)), _RUN.c.status == "queued")
+    .values(dispatched_at=bindparam("now", type_=_RUN.c.dispatched_at.type))
 )
 
 
 def mark_dispatched(session: Session, *, run_ids: Sequence[int], now: datetime) -> None:
+    """Set ``dispatched_at``; runs loaded in the session keep the value they had."""
     if run_ids:
-        session.execute(
-            _MARK_DISPATCHED,
-            {"run_ids": list(run_ids), "now": now},
-            execution_options={"synchronize_session": False},
-        )
+        session.execute(_MARK_DISPATCHED, {"run_ids": list(run_ids), "now": now})
 
 
 def stale_running(session: Session, *, heartbeat_before: datetime, limit: int) -> list[Run]:

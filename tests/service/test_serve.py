@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from .helpers import tiny_spec, wait_for
 
@@ -116,3 +117,35 @@ def test_the_worker_does_not_outlive_a_killed_serve(tmp_path: Path) -> None:
         serve.kill()  # SIGKILL: serve gets no chance to stop the worker itself
         serve.wait()
     _wait_gone(workers, timeout_s=20)
+
+
+@pytest.mark.parametrize("access_log", ["true", "false"])
+def test_pagelab_api_logs_each_request_unless_the_access_log_is_off(
+    tmp_path: Path, access_log: str
+) -> None:
+    port = _free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAGELAB_")}
+    env |= {"PAGELAB_HOME": str(tmp_path / "data"), "PAGELAB_ACCESS_LOG": access_log}
+    log_path = tmp_path / "api.log"
+    with log_path.open("wb") as log:
+        api = subprocess.Popen([str(PAGELAB), "api", "--port", str(port)], cwd=tmp_path,
+                               env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+
+            def healthy() -> bool:
+                assert api.poll() is None, log_path.read_text()
+                try:
+                    return client.get("/healthz").status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            wait_for(healthy, bool, timeout_s=60, what="the API to answer")
+        api.send_signal(signal.SIGINT)
+        assert api.wait(timeout=30) == 0, log_path.read_text()
+    finally:
+        if api.poll() is None:
+            api.kill()
+            api.wait()
+    logged = '"GET /healthz HTTP/1.1" 200' in log_path.read_text()
+    assert logged == (access_log == "true"), log_path.read_text()
