@@ -24,28 +24,28 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 # install.
 TEST_TOOLS := /usr/bin/chromium /usr/bin/valgrind
 
-test-tools:
+# $(call debian_tools,PATHS,PURPOSE,THEN): apt-get the packages named by the missing PATHS
+# as root; otherwise say what to install, then run THEN (`true` to go on, `exit 1` to stop).
+define debian_tools
 	@missing=""; \
-	for tool in $(TEST_TOOLS); do [ -x "$$tool" ] || missing="$$missing $$(basename $$tool)"; done; \
+	for tool in $(1); do [ -x "$$tool" ] || missing="$$missing $$(basename $$tool)"; done; \
 	if [ -z "$$missing" ]; then \
 		true; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	else \
-		echo "make: tests need$$missing: run 'sudo apt-get install$$missing'" >&2; \
+		echo "make: $(2) need Debian's$$missing: run 'sudo apt-get install$$missing'" >&2; \
+		$(3); \
 	fi
+endef
+
+test-tools:
+	$(call debian_tools,$(TEST_TOOLS),tests,true)
 
 # The API load benchmark drives the API with Debian's wrk; as with the test tools, only
 # root can apt-get it, and others are told what to install.
 wrk:
-	@if command -v wrk >/dev/null; then \
-		true; \
-	elif [ "$$(id -u)" = 0 ]; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; \
-	else \
-		echo "make: bench-api needs wrk: run 'sudo apt-get install wrk'" >&2; \
-		exit 1; \
-	fi
+	$(call debian_tools,/usr/bin/wrk,load benchmarks,exit 1)
 
 # The embedded default: SQLite, a filesystem broker and a worker beside the API.
 run: install

@@ -58,21 +58,28 @@ def _wait_gone(pids: list[int], timeout_s: float) -> None:
     assert not any(_alive(pid) for pid in pids), "the worker outlived serve"
 
 
+def _wait_until_healthy(
+    client: httpx.Client, process: subprocess.Popen[bytes], log_path: Path, what: str
+) -> None:
+    """Poll /healthz until it answers 200; fail with the log if ``process`` dies first."""
+
+    def healthy() -> bool:
+        assert process.poll() is None, log_path.read_text()
+        try:
+            return client.get("/healthz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_for(healthy, bool, timeout_s=60, what=what)
+
+
 def test_pagelab_serve_runs_an_experiment_end_to_end(tmp_path: Path) -> None:
     port = _free_port()
     serve, log_path = _start_serve(tmp_path, port)
     try:
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=10) as client:
-
-            def healthy() -> bool:
-                assert serve.poll() is None, log_path.read_text()
-                try:
-                    return client.get("/healthz").status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            wait_for(healthy, bool, timeout_s=60, what="the server to answer")
+            _wait_until_healthy(client, serve, log_path, "the server to answer")
             assert f"pagelab is running at {base}/" in log_path.read_text()
             assert client.get("/readyz").json() == {"database": "ok", "broker": "ok"}
 
@@ -132,15 +139,7 @@ def test_pagelab_api_logs_each_request_unless_the_access_log_is_off(
                                env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-
-            def healthy() -> bool:
-                assert api.poll() is None, log_path.read_text()
-                try:
-                    return client.get("/healthz").status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            wait_for(healthy, bool, timeout_s=60, what="the API to answer")
+            _wait_until_healthy(client, api, log_path, "the API to answer")
         api.send_signal(signal.SIGINT)
         assert api.wait(timeout=30) == 0, log_path.read_text()
     finally:
