@@ -11,15 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from pagelab._kernels import access, lru, pagetable, regions
 from pagelab._kernels import counters as C
-from pagelab._kernels import lru, pagetable, regions
-from pagelab._kernels.access import simulate_accesses
 from pagelab.errors import PagelabError, SpecError
 from pagelab.machine import Machine
 from pagelab.paging import MappingPlan
 from pagelab.spec import ThpMode
 from pagelab.units import MAX_ADDRESS_BYTES, PAGE_SIZES, page_size_bytes, page_size_shift
-from pagelab.workloads.base import AccessChunk, Vma
+from pagelab.workloads.base import AccessChunk, AccessKind, Vma
 
 I64 = npt.NDArray[np.int64]
 MAX_PIDS = 1 << 16
@@ -36,7 +35,8 @@ class TlbRows:
     ``probes`` holds, for level ``l`` and access class ``c``, ``probe_count[2l + c]`` rows
     from row ``(2l + c) * max_probes``: the (structure, page size) pairs a lookup tries.
     ``fills`` holds, from row ``(2l + c) * len(PAGE_SIZES)``, one row per mapping size: where
-    such a mapping's entry goes, or size id -1 where the level keeps none.
+    such a mapping's entry goes, or size id -1 where the level keeps none. The structures
+    take slots ``[0, slots)``.
     """
 
     probes: I64
@@ -85,10 +85,10 @@ def build_tlb(machine: Machine) -> TlbRows:
                     if fill[lru.ROW_SIZE_ID] < size_id:
                         fill[:] = row
     return TlbRows(
-        probes=probes.ravel(),
+        probes=probes,
         probe_count=probe_count,
         max_probes=max_probes,
-        fills=fills.ravel(),
+        fills=fills,
         slots=int(sum(s.entries for s in structures)),
     )
 
@@ -110,12 +110,10 @@ class Translator:
         self.machine = machine
         self.plan = plan
         geometry = plan.geometry
-        self.tlb_rows = build_tlb(machine)
-        self.tlb = np.full(self.tlb_rows.slots, -1, dtype=np.int64)
-        self.tlb_stamps = np.full(self.tlb_rows.slots, -1, dtype=np.int64)
+        self.tlb_rows = tlb = build_tlb(machine)
         self.size_present = np.zeros(len(PAGE_SIZES), dtype=np.int64)
-        groups = self.tlb_rows.probe_count.shape[0]
-        self.active_probes = np.zeros(groups * (self.tlb_rows.max_probes + 1), dtype=np.int64)
+        groups = tlb.probe_count.shape[0]
+        self.active_probes = np.zeros(groups * (tlb.max_probes + 1), dtype=np.int64)
 
         cache_sizes = {
             "pgd": machine.walk_cache.pgd_entries,
@@ -126,18 +124,19 @@ class Translator:
         self.level_shift = np.array(
             [geometry.level_shift(level) for level in range(geometry.levels)], dtype=np.int64
         )
-        # One row per page-table level: the walk cache of the entries that level holds.
+        # One row per page-table level: the walk cache of the entries that level holds. Its
+        # slots follow the TLBs', and the LLC's follow the walk caches'.
         walk_rows = np.zeros((geometry.levels, lru.ROW_WIDTH), dtype=np.int64)
-        base = 0
+        base = tlb.slots
         for level, count in enumerate(entries):
             ways = min(count, machine.walk_cache.ways)
             sets = count // ways if count else 1
             shift = int(self.level_shift[level])
             walk_rows[level] = lru.describe(level, shift, base, sets, ways)
             base += count
-        self.walk_rows = walk_rows.ravel()
-        self.walk_cache = np.full(max(1, base), -1, dtype=np.int64)
-        self.walk_stamps = np.full_like(self.walk_cache, -1)
+        self.rows = np.concatenate((tlb.probes, tlb.fills, walk_rows)).ravel()
+        self.fill_row0 = tlb.probes.shape[0]
+        self.walk_row0 = self.fill_row0 + tlb.fills.shape[0]
 
         self.pool = np.zeros(64 << geometry.fanout_bits, dtype=np.int64)
         self.roots = np.full(MAX_PIDS, -1, dtype=np.int64)
@@ -145,19 +144,17 @@ class Translator:
 
         self._build_vmas(vmas, thp)
         kinds = plan.kinds
-        self.kind_arrays = tuple(
-            np.array(values, dtype=np.int64)
-            for values in (
-                [k.leaf_level for k in kinds],
-                [k.entries for k in kinds],
-                [k.folio_bytes.bit_length() - 1 for k in kinds],
-                [PAGE_SIZES.index(k.tlb_size) for k in kinds],
-                [PAGE_SIZES.index(k.folio_size) for k in kinds],
-                [int(k.needs_thp) for k in kinds],
-                [int(k.may_cross_vma_edge) for k in kinds],
-                [k.deposit_tables for k in kinds],
-            )
-        )
+        columns = np.zeros((len(kinds), access.KIND_WIDTH), dtype=np.int64)
+        for row, k in zip(columns, kinds, strict=True):
+            row[access.KIND_LEAF_LEVEL] = k.leaf_level
+            row[access.KIND_ENTRIES] = k.entries
+            row[access.KIND_BLOCK_SHIFT] = k.folio_bytes.bit_length() - 1
+            row[access.KIND_TLB_SIZE] = PAGE_SIZES.index(k.tlb_size)
+            row[access.KIND_FOLIO_SIZE] = PAGE_SIZES.index(k.folio_size)
+            row[access.KIND_NEEDS_THP] = int(k.needs_thp)
+            row[access.KIND_CROSSES_EDGE] = int(k.may_cross_vma_edge)
+            row[access.KIND_DEPOSIT] = k.deposit_tables
+        self.kinds = columns.ravel()
 
         self.hash_keys = np.full(4096, -1, dtype=np.int64)
         self.hash_rows = np.zeros(4096, dtype=np.int64)
@@ -172,21 +169,26 @@ class Translator:
             self.llc_sets = llc.size_bytes // llc.line_bytes // llc.ways
             self.llc_ways = llc.ways
             self.line_shift = llc.line_bytes.bit_length() - 1
-        self.llc = np.full(max(1, self.llc_sets * self.llc_ways), -1, dtype=np.int64)
-        self.llc_stamps = np.full_like(self.llc, -1)
+        self.llc_base = base
+        slots = base + self.llc_sets * self.llc_ways
+        # Every set-associative structure's slots and last-use stamps (see lru).
+        self.words = np.full(slots, -1, dtype=np.int64)
+        self.stamps = np.full(slots, -1, dtype=np.int64)
 
         self.counts = np.zeros(C.COUNT, dtype=np.int64)
         self.state = np.array([0, 64, 0, 1024, -1, 0, -1, 0, -1], dtype=np.int64)
 
     def _build_vmas(self, vmas: list[Vma] | None, thp: ThpMode) -> None:
         granule = self.plan.geometry.granule_bytes
+        self.vmas = np.zeros((0, access.VMA_WIDTH), dtype=np.int64)
+        self.pid_vmas = np.zeros((MAX_PIDS, access.PID_WIDTH), dtype=np.int64)
         if vmas is None:
             # Unknown address space (a bare trace): each process gets one VMA over everything.
-            self.vma_start = np.zeros(MAX_PIDS, dtype=np.int64)
-            self.vma_end = np.full(MAX_PIDS, MAX_ADDRESS_BYTES, dtype=np.int64)
-            self.vma_thp = np.full(MAX_PIDS, int(_thp_allowed(thp, "default")), dtype=np.int64)
-            self.pid_first_vma = np.arange(MAX_PIDS, dtype=np.int64)
-            self.pid_vma_count = np.ones(MAX_PIDS, dtype=np.int64)
+            self.vmas = np.zeros((MAX_PIDS, access.VMA_WIDTH), dtype=np.int64)
+            self.vmas[:, access.VMA_END] = MAX_ADDRESS_BYTES
+            self.vmas[:, access.VMA_THP] = int(_thp_allowed(thp, "default"))
+            self.pid_vmas[:, access.PID_FIRST_VMA] = np.arange(MAX_PIDS)
+            self.pid_vmas[:, access.PID_VMA_COUNT] = 1
             return
         ordered = sorted(vmas, key=lambda v: (v.pid, v.start))
         # mmap() works in whole granules: a VMA grows to the page boundaries around it.
@@ -200,33 +202,39 @@ class Translator:
                     f"(after rounding to {granule >> 10}K pages)",
                     field="workload",
                 )
-        self.vma_start = np.array(starts, dtype=np.int64)
-        self.vma_end = np.array(ends, dtype=np.int64)
-        self.vma_thp = np.array([int(_thp_allowed(thp, v.thp_advice)) for v in ordered], np.int64)
-        self.pid_first_vma = np.zeros(MAX_PIDS, dtype=np.int64)
-        self.pid_vma_count = np.zeros(MAX_PIDS, dtype=np.int64)
+        self.vmas = np.zeros((len(ordered), access.VMA_WIDTH), dtype=np.int64)
+        self.vmas[:, access.VMA_START] = starts
+        self.vmas[:, access.VMA_END] = ends
+        self.vmas[:, access.VMA_THP] = [int(_thp_allowed(thp, v.thp_advice)) for v in ordered]
         for index in range(len(ordered) - 1, -1, -1):
-            self.pid_first_vma[ordered[index].pid] = index
-            self.pid_vma_count[ordered[index].pid] += 1
+            self.pid_vmas[ordered[index].pid, access.PID_FIRST_VMA] = index
+            self.pid_vmas[ordered[index].pid, access.PID_VMA_COUNT] += 1
 
     def run(self, chunk: AccessChunk, start: int, end: int) -> None:
         """Simulate ``chunk[start:end]``, growing tables and regions as the kernel asks."""
+        addresses = chunk.address[start:end]
+        if addresses.size and addresses.max() >= MAX_ADDRESS_BYTES:
+            index = start + int(np.argmax(addresses >= np.uint64(MAX_ADDRESS_BYTES)))
+            raise PagelabError(
+                f"address {int(chunk.address[index]):#x} (pid {int(chunk.pid[index])}) is "
+                "beyond the 48-bit space"
+            )
         position = start
         while position < end:
-            tlb = self.tlb_rows
-            position, status = simulate_accesses(  # type: ignore[call-arg]
+            simulated_from = position
+            position, status = access.simulate_accesses(
                 chunk.address, chunk.kind, chunk.pid, position, end,
                 self.counts, self.state,
-                self.tlb, self.tlb_stamps, tlb.probes, tlb.probe_count, tlb.max_probes,
-                tlb.fills, self.size_present, self.active_probes,
-                self.walk_cache, self.walk_stamps, self.walk_rows,
+                self.words, self.stamps, self.rows, self.fill_row0, self.walk_row0,
+                self.tlb_rows.probe_count, self.tlb_rows.max_probes,
+                self.size_present, self.active_probes,
                 self.pool, self.roots, self.level_tables, self.level_shift,
                 self.plan.geometry.fanout_bits,
-                self.vma_start, self.vma_end, self.vma_thp, self.pid_first_vma, self.pid_vma_count,
-                *self.kind_arrays,  # type: ignore[arg-type]
+                self.vmas.ravel(), self.pid_vmas.ravel(), self.kinds,
                 self.hash_keys, self.hash_rows, self.row_keys, self.row_touched, self.row_accesses,
-                self.llc, self.llc_stamps, self.llc_sets, self.llc_ways, self.line_shift,
+                self.llc_base, self.llc_sets, self.llc_ways, self.line_shift,
             )  # fmt: skip
+            self._count_kinds(chunk, simulated_from, position)
             if status == C.NEED_TABLES:
                 self._grow_tables()
             elif status == C.NEED_REGIONS:
@@ -234,11 +242,20 @@ class Translator:
             elif status != C.DONE:
                 self._fail(status, chunk, position)
 
+    def _count_kinds(self, chunk: AccessChunk, start: int, end: int) -> None:
+        """Count the accesses the kernel simulated by kind, and, with no LLC, every access as
+        one that reaches memory."""
+        kinds = chunk.kind[start:end]
+        self.counts[C.ACCESSES] += end - start
+        # Compared as uint8: an IntEnum would make numpy widen every kind to int64 first.
+        self.counts[C.STORES] += np.count_nonzero(kinds == np.uint8(AccessKind.STORE))
+        self.counts[C.IFETCHES] += np.count_nonzero(kinds == np.uint8(AccessKind.IFETCH))
+        if self.llc_sets == 0:
+            self.counts[C.MEMORY_ACCESSES] += end - start
+
     def _fail(self, status: int, chunk: AccessChunk, position: int) -> None:
         address = int(chunk.address[position])
         pid = int(chunk.pid[position])
-        if status == C.ADDRESS_TOO_HIGH:
-            raise PagelabError(f"address {address:#x} (pid {pid}) is beyond the 48-bit space")
         if status == C.OUTSIDE_VMA:
             raise PagelabError(f"address {address:#x} (pid {pid}) lies outside every VMA")
         raise PagelabError(f"no mapping could be created for {address:#x} (pid {pid})")
