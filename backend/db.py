@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 # Constraint names that are stable across databases, so migrations can name what they alter.
@@ -55,6 +59,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def _json_text(value: Any) -> str:
+    """JSON for a JSON column, by pydantic's serialiser: several times faster than json.dumps
+    (a submission writes a few spec documents), and like it writes NaN and Infinity, which
+    only SQLite stores (PostgreSQL refuses them; input never holds them)."""
+    return to_json(value, inf_nan_mode="constants").decode()
+
+
 def make_engine(database_url: str, *, pool_size: int = 10) -> Engine:
     """An engine for ``database_url`` that keeps ``pool_size`` connections open (more are
     opened and closed as needed); SQLite gets WAL and a busy timeout.
@@ -66,15 +77,18 @@ def make_engine(database_url: str, *, pool_size: int = 10) -> Engine:
     if not database_url.startswith("sqlite"):
         # A database that does not answer fails a request in seconds instead of hanging it.
         connect_args = {"connect_timeout": 5} if database_url.startswith("postgresql") else {}
-        return create_engine(
+        engine = create_engine(
             database_url,
-            pool_pre_ping=True,
+            json_serializer=_json_text,
             pool_size=pool_size,
             max_overflow=20,
             connect_args=connect_args,
         )
+        _ping_idle_connections(engine)
+        return engine
     engine = create_engine(
         database_url,
+        json_serializer=_json_text,
         pool_size=pool_size,
         connect_args={"timeout": 30, "check_same_thread": False},
     )
@@ -89,6 +103,32 @@ def make_engine(database_url: str, *, pool_size: int = 10) -> Engine:
         cursor.close()
 
     return engine
+
+
+# A pooled connection that has been idle this long is pinged before use, and replaced if the
+# server closed it meanwhile (restarted, or an idle timeout on the way). One handed back more
+# recently is used as it is: a ping on every checkout (``pool_pre_ping``) is a round trip
+# each time, and a submission checks out twice.
+PING_AFTER_IDLE_S = 5.0
+_RETURNED_AT = "pagelab_returned_at"
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _remember_return(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        # A new connection carries no return time: it was just opened, so it needs no ping.
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is None or time.monotonic() - returned_at <= PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool discards the connection and checks out a fresh one.
+            raise DisconnectionError("the pooled connection is closed") from exc
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

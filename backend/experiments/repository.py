@@ -39,34 +39,27 @@ def get(session: Session, experiment_id: int) -> Experiment | None:
 _TABLES = Base.metadata.tables
 _INSERT_EXPERIMENT = insert(_TABLES["experiment"]).returning(_TABLES["experiment"].c.id)
 _INSERT_TAG = insert(_TABLES["experiment_tag"])
-_INSERT_RUNS = insert(_TABLES["run"]).returning(_TABLES["run"].c.id, sort_by_parameter_order=True)
+_INSERT_RUNS = insert(_TABLES[Run.__tablename__]).returning(
+    _TABLES[Run.__tablename__].c.id, sort_by_parameter_order=True
+)
 
 
-def add(session: Session, experiment: Experiment) -> None:
-    """Write a new experiment with its tags and runs, one INSERT per table, and set their ids.
-
-    The objects stay out of the session. Every column of every run must be set (None for
-    NULL): the runs are written in one statement.
-    """
-    experiment.id = session.execute(_INSERT_EXPERIMENT, _values(experiment)).scalar_one()
-    if experiment.tags:
+def add(
+    session: Session, experiment: dict[str, Any], tags: list[str], runs: list[dict[str, Any]]
+) -> None:
+    """Write a new experiment with its tags and runs, one INSERT per table, and set the rows'
+    ``id`` and ``experiment_id``. Every run has every column (None for NULL): the runs are
+    written in one statement."""
+    experiment["id"] = session.execute(_INSERT_EXPERIMENT, experiment).scalar_one()
+    if tags:
         session.execute(
-            _INSERT_TAG,
-            [{"experiment_id": experiment.id, "tag": tag.tag} for tag in experiment.tags],
+            _INSERT_TAG, [{"experiment_id": experiment["id"], "tag": tag} for tag in tags]
         )
-    for run in experiment.runs:
-        run.experiment_id = experiment.id
-    run_ids = session.scalars(_INSERT_RUNS, [_values(run) for run in experiment.runs]).all()
-    for run, run_id in zip(experiment.runs, run_ids, strict=True):
-        run.id = run_id
-
-
-def _values(row: Experiment | Run) -> dict[str, Any]:
-    return {
-        column.key: getattr(row, column.key)
-        for column in row.__table__.columns
-        if not column.primary_key
-    }
+    for run in runs:
+        run["experiment_id"] = experiment["id"]
+    run_ids = session.scalars(_INSERT_RUNS, runs).all()
+    for run, run_id in zip(runs, run_ids, strict=True):
+        run["id"] = run_id
 
 
 def delete(session: Session, experiment: Experiment) -> None:
@@ -102,7 +95,7 @@ class ListFilter:
 # through the ORM's statement handling and result loading, CPU that plain rows do not need.
 _EXPERIMENT = _TABLES["experiment"]
 _TAG = _TABLES["experiment_tag"]
-_RUN = _TABLES["run"]
+_RUN = _TABLES[Run.__tablename__]
 
 # sort name → (column, descending)
 SORTS: dict[str, tuple[Any, bool]] = {

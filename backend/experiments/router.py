@@ -68,14 +68,24 @@ def create_experiment(
     """
     experiment, to_send = service.create_experiment(session, settings=settings, data=body)
     session.commit()
-    send_runs(session, queue=queue, run_ids=to_send)
-    session.commit()
-    location = str(request.url_for("get_experiment", experiment_id=experiment.id))
+    if to_send:
+        # Marking the runs dispatched is one UPDATE, atomic on its own: in autocommit it
+        # needs no BEGIN and COMMIT round trips.
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        send_runs(session, queue=queue, run_ids=to_send)
+        session.commit()
     return _json(
-        service.to_read(session, experiment, experiment.runs),
+        experiment,
         status_code=status.HTTP_201_CREATED,
-        headers={"Location": location},
+        headers={"Location": _experiment_url(request, experiment.id)},
     )
+
+
+def _experiment_url(request: Request, experiment_id: int) -> str:
+    """What ``request.url_for("get_experiment", ...)`` gives, without its search through the
+    routes by name: an experiment's URL is the collection's (this request's) and its id."""
+    collection = str(request.url.replace(query="", fragment="")).rstrip("/")
+    return f"{collection}/{experiment_id}"
 
 
 @router.get("", response_model=ExperimentPage, responses=problem_responses(422))

@@ -52,17 +52,27 @@ def refresh_experiment_status(session: Session, *, experiment_id: int) -> None:
 
 
 def to_read(run: Run, summary: dict[str, Any] | None) -> RunRead:
+    return read_values({name: getattr(run, name) for name in _COLUMNS}, summary)
+
+
+_COLUMNS = [column.key for column in Run.__table__.columns]
+# The columns a RunRead shows as they are.
+_READ_COLUMNS = [name for name in RunRead.model_fields if name in _COLUMNS]
+
+
+def read_values(run: Mapping[str, Any], summary: dict[str, Any] | None) -> RunRead:
+    """A run's response from its columns (a row, or a mapped run's attributes)."""
     fraction = None
-    if run.accesses_total:
-        fraction = min(1.0, run.accesses_done / run.accesses_total)
-    elif run.status == "succeeded":
+    if run["accesses_total"]:
+        fraction = min(1.0, run["accesses_done"] / run["accesses_total"])
+    elif run["status"] == "succeeded":
         fraction = 1.0
     return RunRead.model_validate(
         {
-            **{name: getattr(run, name) for name in RunRead.model_fields if hasattr(run, name)},
+            **{name: run[name] for name in _READ_COLUMNS},
             "progress": RunProgress(
-                accesses_done=run.accesses_done,
-                accesses_total=run.accesses_total,
+                accesses_done=run["accesses_done"],
+                accesses_total=run["accesses_total"],
                 fraction=fraction,
             ),
             "summary": summary,
