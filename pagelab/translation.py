@@ -24,6 +24,9 @@ I64 = npt.NDArray[np.int64]
 MAX_PIDS = 1 << 16
 MAX_TABLE_POOL_BYTES = 4 << 30
 """Page tables are simulated in memory, one int64 per entry: a bound keeps a worker alive."""
+INITIAL_TABLES = 64
+INITIAL_REGIONS = 1024
+"""Room for page tables and regions at the start; both double when the kernel needs more."""
 _CLASSES = (("data", "all"), ("instruction", "all"))
 _STATE_TABLES_USED, _STATE_TABLES_CAP, _STATE_ROWS_USED, _STATE_ROWS_CAP = 0, 1, 2, 3
 
@@ -138,7 +141,7 @@ class Translator:
         self.fill_row0 = tlb.probes.shape[0]
         self.walk_row0 = self.fill_row0 + tlb.fills.shape[0]
 
-        self.pool = np.zeros(64 << geometry.fanout_bits, dtype=np.int64)
+        self.pool = np.zeros(INITIAL_TABLES << geometry.fanout_bits, dtype=np.int64)
         self.roots = np.full(MAX_PIDS, -1, dtype=np.int64)
         self.level_tables = np.zeros(geometry.levels, dtype=np.int64)
 
@@ -156,11 +159,12 @@ class Translator:
             row[access.KIND_DEPOSIT] = k.deposit_tables
         self.kinds = columns.ravel()
 
-        self.hash_keys = np.full(4096, -1, dtype=np.int64)
-        self.hash_rows = np.zeros(4096, dtype=np.int64)
-        self.row_keys = np.zeros(1024, dtype=np.int64)
-        self.row_touched = np.zeros(1024 * regions.WORDS_PER_REGION, dtype=np.int64)
-        self.row_accesses = np.zeros(1024, dtype=np.int64)
+        # The hash stays at most half full (linear probing).
+        self.hash_keys = np.full(4 * INITIAL_REGIONS, -1, dtype=np.int64)
+        self.hash_rows = np.zeros(4 * INITIAL_REGIONS, dtype=np.int64)
+        self.row_keys = np.zeros(INITIAL_REGIONS, dtype=np.int64)
+        self.row_touched = np.zeros(INITIAL_REGIONS * regions.WORDS_PER_REGION, dtype=np.int64)
+        self.row_accesses = np.zeros(INITIAL_REGIONS, dtype=np.int64)
 
         llc = machine.llc
         if llc is None:
@@ -176,7 +180,9 @@ class Translator:
         self.stamps = np.full(slots, -1, dtype=np.int64)
 
         self.counts = np.zeros(C.COUNT, dtype=np.int64)
-        self.state = np.array([0, 64, 0, 1024, -1, 0, -1, 0, -1], dtype=np.int64)
+        self.state = np.array(
+            [0, INITIAL_TABLES, 0, INITIAL_REGIONS, -1, 0, -1, 0, -1], dtype=np.int64
+        )
 
     def _build_vmas(self, vmas: list[Vma] | None, thp: ThpMode) -> None:
         granule = self.plan.geometry.granule_bytes

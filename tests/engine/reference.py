@@ -6,6 +6,7 @@ LRU sets. Tests run both on small inputs and compare every counter.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from pagelab.machine import Machine
@@ -41,6 +42,8 @@ class ReferenceCounts:
     deposit_tables: int = 0
     resident_by_folio: dict[str, int] = field(default_factory=dict)
     tables_per_level: list[int] = field(default_factory=list)
+    region_accesses: Counter[tuple[int, int]] = field(default_factory=Counter)
+    """Accesses per (pid, 2 MiB region base)."""
 
 
 class ReferenceModel:
@@ -233,6 +236,7 @@ class ReferenceModel:
         for level in range(hit_level):
             self._fill(level, access_class, mapping, pid, va)
 
+        self.counts.region_accesses[(pid, va >> 21 << 21)] += 1
         page = (pid, va >> 12)
         if page not in self.touched:
             self.touched.add(page)
