@@ -145,7 +145,7 @@ class Translator:
         self.roots = np.full(MAX_PIDS, -1, dtype=np.int64)
         self.level_tables = np.zeros(geometry.levels, dtype=np.int64)
 
-        self._build_vmas(vmas, thp)
+        self.vmas, self.pid_vmas = self._vma_tables(vmas, thp)
         kinds = plan.kinds
         columns = np.zeros((len(kinds), access.KIND_WIDTH), dtype=np.int64)
         for row, k in zip(columns, kinds, strict=True):
@@ -184,18 +184,18 @@ class Translator:
             [0, INITIAL_TABLES, 0, INITIAL_REGIONS, -1, 0, -1, 0, -1], dtype=np.int64
         )
 
-    def _build_vmas(self, vmas: list[Vma] | None, thp: ThpMode) -> None:
+    def _vma_tables(self, vmas: list[Vma] | None, thp: ThpMode) -> tuple[I64, I64]:
+        """The kernel's flat VMA table (rows sorted by pid, then start) and per-pid ranges."""
         granule = self.plan.geometry.granule_bytes
-        self.vmas = np.zeros((0, access.VMA_WIDTH), dtype=np.int64)
-        self.pid_vmas = np.zeros((MAX_PIDS, access.PID_WIDTH), dtype=np.int64)
+        pid_table = np.zeros((MAX_PIDS, access.PID_WIDTH), dtype=np.int64)
         if vmas is None:
             # Unknown address space (a bare trace): each process gets one VMA over everything.
-            self.vmas = np.zeros((MAX_PIDS, access.VMA_WIDTH), dtype=np.int64)
-            self.vmas[:, access.VMA_END] = MAX_ADDRESS_BYTES
-            self.vmas[:, access.VMA_THP] = int(_thp_allowed(thp, "default"))
-            self.pid_vmas[:, access.PID_FIRST_VMA] = np.arange(MAX_PIDS)
-            self.pid_vmas[:, access.PID_VMA_COUNT] = 1
-            return
+            table = np.zeros((MAX_PIDS, access.VMA_WIDTH), dtype=np.int64)
+            table[:, access.VMA_END] = MAX_ADDRESS_BYTES
+            table[:, access.VMA_THP] = int(_thp_allowed(thp, "default"))
+            pid_table[:, access.PID_FIRST_VMA] = np.arange(MAX_PIDS)
+            pid_table[:, access.PID_VMA_COUNT] = 1
+            return table.ravel(), pid_table.ravel()
         ordered = sorted(vmas, key=lambda v: (v.pid, v.start))
         # mmap() works in whole granules: a VMA grows to the page boundaries around it.
         starts = [v.start // granule * granule for v in ordered]
@@ -208,13 +208,14 @@ class Translator:
                     f"(after rounding to {granule >> 10}K pages)",
                     field="workload",
                 )
-        self.vmas = np.zeros((len(ordered), access.VMA_WIDTH), dtype=np.int64)
-        self.vmas[:, access.VMA_START] = starts
-        self.vmas[:, access.VMA_END] = ends
-        self.vmas[:, access.VMA_THP] = [int(_thp_allowed(thp, v.thp_advice)) for v in ordered]
+        table = np.zeros((len(ordered), access.VMA_WIDTH), dtype=np.int64)
+        table[:, access.VMA_START] = starts
+        table[:, access.VMA_END] = ends
+        table[:, access.VMA_THP] = [int(_thp_allowed(thp, v.thp_advice)) for v in ordered]
         for index in range(len(ordered) - 1, -1, -1):
-            self.pid_vmas[ordered[index].pid, access.PID_FIRST_VMA] = index
-            self.pid_vmas[ordered[index].pid, access.PID_VMA_COUNT] += 1
+            pid_table[ordered[index].pid, access.PID_FIRST_VMA] = index
+            pid_table[ordered[index].pid, access.PID_VMA_COUNT] += 1
+        return table.ravel(), pid_table.ravel()
 
     def run(self, chunk: AccessChunk, start: int, end: int) -> None:
         """Simulate ``chunk[start:end]``, growing tables and regions as the kernel asks."""
@@ -236,7 +237,7 @@ class Translator:
                 self.size_present, self.active_probes,
                 self.pool, self.roots, self.level_tables, self.level_shift,
                 self.plan.geometry.fanout_bits,
-                self.vmas.ravel(), self.pid_vmas.ravel(), self.kinds,
+                self.vmas, self.pid_vmas, self.kinds,
                 self.hash_keys, self.hash_rows, self.row_keys, self.row_touched, self.row_accesses,
                 self.llc_base, self.llc_sets, self.llc_ways, self.line_shift,
             )  # fmt: skip

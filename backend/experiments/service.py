@@ -154,7 +154,7 @@ def create_experiment(
         if source is not None:
             run_repository.copy_result(session, source_result_id=source.id, run_id=run["id"])
     to_send = [run["id"] for run in runs if run["status"] == "queued"]
-    return _read_new(session, experiment, tags, runs), to_send
+    return _read(session, {**experiment, "tags": tags}, runs), to_send
 
 
 def _new_run(
@@ -191,23 +191,6 @@ def _new_run(
     }
 
 
-def _read_new(
-    session: Session, experiment: dict[str, Any], tags: list[str], runs: list[dict[str, Any]]
-) -> ExperimentRead:
-    """``to_read`` of an experiment just written, from its rows."""
-    summaries = run_repository.summaries(
-        session, [run["id"] for run in runs if run["status"] == "succeeded"]
-    )
-    return ExperimentRead.model_validate(
-        {
-            **experiment,
-            "tags": tags,
-            "run_counts": dict(Counter(run["status"] for run in runs)),
-            "runs": [run_service.read_values(run, summaries.get(run["id"])) for run in runs],
-        }
-    )
-
-
 def get_experiment(session: Session, *, experiment_id: int) -> Experiment:
     experiment = repository.get(session, experiment_id)
     if experiment is None:
@@ -215,30 +198,35 @@ def get_experiment(session: Session, *, experiment_id: int) -> Experiment:
     return experiment
 
 
-def _summary(experiment: Experiment, counts: dict[str, int]) -> dict[str, Any]:
-    return {
+def to_read(session: Session, experiment: Experiment, runs: list[Run]) -> ExperimentRead:
+    fields = {
         "id": experiment.id,
         "name": experiment.name,
         "description": experiment.description,
         "tags": experiment.tag_names,
         "kind": experiment.kind,
         "status": experiment.status,
-        "run_counts": counts,
         "created_at": experiment.created_at,
         "updated_at": experiment.updated_at,
+        "spec": experiment.spec,
+        "sweep": experiment.sweep,
     }
+    return _read(session, fields, [run_service.column_values(run) for run in runs])
 
 
-def to_read(session: Session, experiment: Experiment, runs: list[Run]) -> ExperimentRead:
+def _read(
+    session: Session, experiment: dict[str, Any], runs: list[dict[str, Any]]
+) -> ExperimentRead:
+    """An experiment's response from its fields and its runs' columns (rows just written, or
+    mapped objects' values)."""
     summaries = run_repository.summaries(
-        session, [run.id for run in runs if run.status == "succeeded"]
+        session, [run["id"] for run in runs if run["status"] == "succeeded"]
     )
     return ExperimentRead.model_validate(
         {
-            **_summary(experiment, dict(Counter(run.status for run in runs))),
-            "spec": experiment.spec,
-            "sweep": experiment.sweep,
-            "runs": [run_service.to_read(run, summaries.get(run.id)) for run in runs],
+            **experiment,
+            "run_counts": dict(Counter(run["status"] for run in runs)),
+            "runs": [run_service.read_values(run, summaries.get(run["id"])) for run in runs],
         }
     )
 

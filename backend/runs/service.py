@@ -52,7 +52,12 @@ def refresh_experiment_status(session: Session, *, experiment_id: int) -> None:
 
 
 def to_read(run: Run, summary: dict[str, Any] | None) -> RunRead:
-    return read_values({name: getattr(run, name) for name in _COLUMNS}, summary)
+    return read_values(column_values(run), summary)
+
+
+def column_values(run: Run) -> dict[str, Any]:
+    """A mapped run's columns, as a row holds them."""
+    return {name: getattr(run, name) for name in _COLUMNS}
 
 
 _COLUMNS = [column.key for column in Run.__table__.columns]
