@@ -27,6 +27,9 @@ class Settings(BaseSettings):
 
     # A running run whose heartbeat is older than this is taken for dead and re-queued.
     heartbeat_timeout_s: float = Field(default=60.0, gt=0.0, le=86_400.0)
+    # How often a worker writes a running run's heartbeat and progress and reads its cancel
+    # flag; never less often than three times per heartbeat timeout.
+    progress_interval_s: float = Field(default=1.0, gt=0.0, le=60.0)
     max_attempts: int = Field(default=3, ge=1, le=100)
     # How often a worker's background loop dispatches waiting runs and reaps dead ones.
     maintenance_interval_s: float = Field(default=2.0, gt=0.0, le=3600.0)

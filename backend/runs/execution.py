@@ -100,7 +100,7 @@ def execute_run(
     if claim is None:
         return "not queued (already handled, cancelled, or served from a stored result)"
 
-    interval_s = min(1.0, settings.heartbeat_timeout_s / 3)
+    interval_s = min(settings.progress_interval_s, settings.heartbeat_timeout_s / 3)
     outcome: Callable[[Session], bool]
     with RunMonitor(session_factory, claim, interval_s) as monitor:
         try:

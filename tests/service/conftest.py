@@ -73,6 +73,9 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         database_url=database_url,
         broker_url=TEST_BROKER_URL,
         maintenance_interval_s=0.5,
+        # Progress every 0.1 s, so a test sees a run move, and kills or cancels it, well
+        # before it ends on a fast machine.
+        progress_interval_s=0.1,
     )
     upgrade_to_head(settings)
     return settings

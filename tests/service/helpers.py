@@ -22,9 +22,12 @@ def tiny_spec(*, accesses: int = 200_000, **policy: Any) -> dict[str, Any]:
     }
 
 
-def long_spec(accesses: int = 30_000_000) -> dict[str, Any]:
-    """A run of several seconds, long enough to watch, kill or cancel."""
-    spec = tiny_spec(accesses=accesses)
+LONG_ACCESSES = 100_000_000
+
+
+def long_spec() -> dict[str, Any]:
+    """A run of seconds even on a fast machine, long enough to watch, kill or cancel."""
+    spec = tiny_spec(accesses=LONG_ACCESSES)
     spec["controls"]["epoch_accesses"] = 1_000_000
     return spec
 

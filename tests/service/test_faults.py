@@ -18,7 +18,7 @@ from backend.settings import Settings
 from worker.maintenance import MaintenanceLoop
 
 from .conftest import make_client
-from .helpers import assert_problem, long_spec, tiny_spec, wait_for
+from .helpers import LONG_ACCESSES, assert_problem, long_spec, tiny_spec, wait_for
 from .processes import Workers
 
 # Short, so a dead worker's run is noticed within the test; beats come every second.
@@ -114,7 +114,7 @@ def test_cancelling_a_running_run_stops_it_within_seconds_and_stores_nothing(
                     timeout_s=20, what="the run to stop")  # fmt: skip
     assert done["status"] == "cancelled", done
     assert time.monotonic() - asked < 5
-    assert done["progress"]["accesses_done"] < 30_000_000
+    assert done["progress"]["accesses_done"] < LONG_ACCESSES
     assert api.get(f"/api/v1/experiments/{run['experiment_id']}").json()["status"] == "cancelled"
     assert_problem(api.get(f"/api/v1/runs/{run['id']}/result"), 409)
     assert _results(db, run["id"]) == 0
