@@ -41,12 +41,30 @@ def lookup(
     now: int,
 ) -> int:
     """Find ``key`` (a word without its payload) and stamp it; returns the word or -1."""
-    for way in range(ways):
-        slot = at(base + way)
-        if words[slot] >> 4 == key:
-            stamps[slot] = now
-            return int(words[slot])
-    return EMPTY
+    # Four ways per step: one loop test per four compares instead of one per compare.
+    slot = base
+    for _ in range(ways >> 2):
+        if words[at(slot)] >> 4 == key:
+            break
+        if words[at(slot + 1)] >> 4 == key:
+            slot += 1
+            break
+        if words[at(slot + 2)] >> 4 == key:
+            slot += 2
+            break
+        if words[at(slot + 3)] >> 4 == key:
+            slot += 3
+            break
+        slot += 4
+    else:
+        for _ in range(ways & 3):
+            if words[at(slot)] >> 4 == key:
+                break
+            slot += 1
+        else:
+            return EMPTY
+    stamps[at(slot)] = now
+    return int(words[at(slot)])
 
 
 @inline_kernel

@@ -35,14 +35,15 @@ SMALL_TLB: dict[str, Any] = {
     ]
 }
 # L1 holds only large entries and serves no instruction fetch: many translations live in L2 only.
+# Ways of 2, 3 and 6 run the lookups' remainder steps (lru scans four ways per step).
 SPARSE_L1_TLB: dict[str, Any] = {
     "levels": [
         {"name": "L1", "structures": [
             {"page_sizes": ["64K", "2M"], "entries": 4, "ways": 2, "accesses": "data"}]},
         {"name": "L2", "structures": [
-            {"page_sizes": ["4K", "64K", "2M"], "entries": 16, "ways": 4}]},
+            {"page_sizes": ["4K", "64K", "2M"], "entries": 12, "ways": 3}]},
         {"name": "L3", "structures": [
-            {"page_sizes": ["4K", "2M", "1G"], "entries": 64, "ways": 8}]},
+            {"page_sizes": ["4K", "2M", "1G"], "entries": 48, "ways": 6}]},
     ]
 }  # fmt: skip
 SMALL_CACHES = {"pgd_entries": 1, "pud_entries": 2, "pmd_entries": 8, "ways": 2}
