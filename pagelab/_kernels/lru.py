@@ -29,6 +29,7 @@ ROW_SET_MASK = 3
 ROW_WAYS = 4
 ROW_WIDTH = 5
 WAY_BITS = 16  # a set has at most 65,536 ways (the spec's bound)
+_NEWEST = (1 << 63) - 1  # above every stamp << WAY_BITS
 
 
 @inline_kernel
@@ -78,8 +79,10 @@ def insert(
 ) -> None:
     """Put ``word`` in the least recently used slot of the set."""
     # The way number rides in the low bits, so one branch-free min finds the oldest slot.
-    oldest = stamps[at(base)] << WAY_BITS
-    for way in range(1, ways):
+    # Starting from a sentinel newer than any stamp, the scan covers every way: a trip count
+    # (4, 12, ...) the compiler's vectorised loop takes whole, with no scalar remainder.
+    oldest = _NEWEST
+    for way in range(ways):
         oldest = min(oldest, (stamps[at(base + way)] << WAY_BITS) | way)
     victim = at(base + (oldest & ((1 << WAY_BITS) - 1)))
     words[victim] = word
