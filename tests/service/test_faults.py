@@ -21,7 +21,8 @@ from .conftest import make_client
 from .helpers import LONG_ACCESSES, assert_problem, long_spec, tiny_spec, wait_for
 from .processes import Workers
 
-# Short, so a dead worker's run is noticed within the test; beats come every second.
+# Short, so a dead worker's run is noticed within the test; live runs beat every 0.1 s here
+# (the tests' progress interval).
 FAULT_SETTINGS = {"heartbeat_timeout_s": 3.0, "max_attempts": 3}
 
 

@@ -17,6 +17,9 @@ from backend.settings import Settings
 from .helpers import tiny_spec, wait_for
 from .processes import Workers
 
+# Long enough for several progress writes (every 0.1 s in tests) on a fast machine.
+LIFECYCLE_ACCESSES = 48_000_000
+
 
 def _run(api: TestClient, run_id: int) -> dict[str, Any]:
     response = api.get(f"/api/v1/runs/{run_id}")
@@ -28,8 +31,7 @@ def _run(api: TestClient, run_id: int) -> dict[str, Any]:
 def test_a_run_goes_from_queued_through_running_to_succeeded(
     api: TestClient, workers: Workers, settings: Settings, db: Session
 ) -> None:
-    # Long enough for several progress writes (every 0.1 s here) on a fast machine.
-    spec = tiny_spec(accesses=48_000_000)
+    spec = tiny_spec(accesses=LIFECYCLE_ACCESSES)
     spec["controls"]["epoch_accesses"] = 3_000_000
     created = api.post("/api/v1/experiments", json={"name": "lifecycle", "spec": spec})
     assert created.status_code == 201, created.text
@@ -56,16 +58,18 @@ def test_a_run_goes_from_queued_through_running_to_succeeded(
     assert done["worker_hostname"] == workers.hostname("w1")
     assert done["attempts"] == 1
     assert done["progress"] == {
-        "accesses_done": 48_000_000, "accesses_total": 48_000_000, "fraction": 1.0,
-    }  # fmt: skip
+        "accesses_done": LIFECYCLE_ACCESSES,
+        "accesses_total": LIFECYCLE_ACCESSES,
+        "fraction": 1.0,
+    }
     # Progress was written while it ran, and moved.
     moving = sorted(set(progress_seen))
-    assert len(moving) >= 2 and moving[0] < moving[-1] <= 48_000_000, progress_seen
-    assert done["summary"]["accesses"] == 48_000_000
+    assert len(moving) >= 2 and moving[0] < moving[-1] <= LIFECYCLE_ACCESSES, progress_seen
+    assert done["summary"]["accesses"] == LIFECYCLE_ACCESSES
     assert api.get(f"/api/v1/experiments/{experiment['id']}").json()["status"] == "succeeded"
 
     result = api.get(f"/api/v1/runs/{run['id']}/result").json()
-    assert result["meta"]["accesses"] == 48_000_000
+    assert result["meta"]["accesses"] == LIFECYCLE_ACCESSES
     assert result["meta"]["spec_hash"] == done["spec_hash"]
     epochs = result["meta"]["epochs"]
     assert epochs == 16 and len(result["series"]["epoch"]) == epochs
@@ -86,7 +90,7 @@ def test_a_run_goes_from_queued_through_running_to_succeeded(
         )
     )
     assert [int(row["run_id"]) for row in summary_rows] == [run["id"]]
-    assert int(summary_rows[0]["accesses"]) == 48_000_000
+    assert int(summary_rows[0]["accesses"]) == LIFECYCLE_ACCESSES
     full = api.get(f"/api/v1/experiments/{experiment['id']}/export.json").json()
     assert full["results"][str(run["id"])] == result
 
