@@ -131,6 +131,13 @@ def _ping_idle_connections(engine: Engine) -> None:
             raise DisconnectionError("the pooled connection is closed") from exc
 
 
+def use_autocommit(session: Session) -> None:
+    """Run the session's next statements without a transaction, until it commits or rolls
+    back. For a single statement, atomic on its own: autocommit saves the BEGIN and the
+    COMMIT (or ROLLBACK) round trips."""
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: handlers commit, then still read what they built for the response.
     return sessionmaker(engine, expire_on_commit=False)

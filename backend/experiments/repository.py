@@ -34,14 +34,17 @@ def get(session: Session, experiment_id: int) -> Experiment | None:
     return session.get(Experiment, experiment_id, populate_existing=True)
 
 
-# Core statements on the tables, built once: the session's unit of work, or an ORM bulk
-# insert, costs more CPU than the rest of a submission.
+# Writes and the list use the tables, not the mapped classes: the session's unit of work, an
+# ORM bulk insert, or a statement of mapped attributes (the ORM's statement handling and
+# result loading) costs more CPU than the rest of a submission or of a list page.
 _TABLES = Base.metadata.tables
-_INSERT_EXPERIMENT = insert(_TABLES["experiment"]).returning(_TABLES["experiment"].c.id)
-_INSERT_TAG = insert(_TABLES["experiment_tag"])
-_INSERT_RUNS = insert(_TABLES[Run.__tablename__]).returning(
-    _TABLES[Run.__tablename__].c.id, sort_by_parameter_order=True
-)
+_EXPERIMENT = _TABLES["experiment"]
+_TAG = _TABLES["experiment_tag"]
+_RUN = _TABLES[Run.__tablename__]
+# Core statements, built once.
+_INSERT_EXPERIMENT = insert(_EXPERIMENT).returning(_EXPERIMENT.c.id)
+_INSERT_TAG = insert(_TAG)
+_INSERT_RUNS = insert(_RUN).returning(_RUN.c.id, sort_by_parameter_order=True)
 
 
 def add(
@@ -90,12 +93,6 @@ class ListFilter:
     text: str | None = None
     kind: str | None = None
 
-
-# The list reads the tables, not the mapped classes: a statement of mapped attributes goes
-# through the ORM's statement handling and result loading, CPU that plain rows do not need.
-_EXPERIMENT = _TABLES["experiment"]
-_TAG = _TABLES["experiment_tag"]
-_RUN = _TABLES[Run.__tablename__]
 
 # sort name → (column, descending)
 SORTS: dict[str, tuple[Any, bool]] = {

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import BaseModel
 from pydantic_core import to_json
 
+from backend.db import use_autocommit
 from backend.deps import QueueDep, SessionDep, SettingsDep, WriteAccessDep
 from backend.experiments import repository, service
 from backend.experiments.schemas import (
@@ -69,9 +70,8 @@ def create_experiment(
     experiment, to_send = service.create_experiment(session, settings=settings, data=body)
     session.commit()
     if to_send:
-        # Marking the runs dispatched is one UPDATE, atomic on its own: in autocommit it
-        # needs no BEGIN and COMMIT round trips.
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        # Marking the runs dispatched is one UPDATE.
+        use_autocommit(session)
         send_runs(session, queue=queue, run_ids=to_send)
         session.commit()
     return _json(
@@ -103,9 +103,8 @@ def list_experiments(
 ) -> Response:
     """List experiments, newest first by default; follow ``next_cursor`` for more."""
     where = repository.ListFilter(statuses=status or (), tag=tag, text=q or None, kind=kind)
-    # The page is one statement, which needs no transaction: in autocommit it reads one
-    # snapshot all the same, without a BEGIN and a ROLLBACK round trip.
-    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    # The page is one statement: in autocommit it reads one snapshot all the same.
+    use_autocommit(session)
     page = service.list_page(session, where=where, sort=sort, cursor=cursor, limit=limit)
     # End the read here, in this worker thread, so closing the session needs no second one.
     session.rollback()

@@ -51,6 +51,11 @@ def refresh_experiment_status(session: Session, *, experiment_id: int) -> None:
         experiment_repository.set_status(session, experiment, status, utc_now())
 
 
+_COLUMNS = [column.key for column in Run.__table__.columns]
+# The columns a RunRead shows as they are.
+_READ_COLUMNS = [name for name in RunRead.model_fields if name in _COLUMNS]
+
+
 def to_read(run: Run, summary: dict[str, Any] | None) -> RunRead:
     return read_values(column_values(run), summary)
 
@@ -58,11 +63,6 @@ def to_read(run: Run, summary: dict[str, Any] | None) -> RunRead:
 def column_values(run: Run) -> dict[str, Any]:
     """A mapped run's columns, as a row holds them."""
     return {name: getattr(run, name) for name in _COLUMNS}
-
-
-_COLUMNS = [column.key for column in Run.__table__.columns]
-# The columns a RunRead shows as they are.
-_READ_COLUMNS = [name for name in RunRead.model_fields if name in _COLUMNS]
 
 
 def read_values(run: Mapping[str, Any], summary: dict[str, Any] | None) -> RunRead:
