@@ -44,7 +44,8 @@ def child(alpha: float, chunks: int) -> None:
     spec = _spec(alpha, (chunks + 1) * CHUNK_ACCESSES)
     workload = build_workload(spec.workload, seed=1, base_dir=None)
     machine, plan = check_spec(spec)
-    translator = Translator(machine, plan, workload.vmas, spec.policy.thp)
+    assert workload.vmas is not None  # a generator declares its VMAs
+    translator = Translator(machine, plan, workload.vmas, spec.policy)
     all_chunks = list(workload.chunks(CHUNK_ACCESSES))
     translator.run(all_chunks[0], 0, len(all_chunks[0]))
     print("ready", flush=True)

@@ -122,9 +122,12 @@ def plan_mappings(policy: PolicySpec, machine: Machine) -> MappingPlan:
             return _size_name(coalesce_bytes)
         return _size_name(geometry.granule_bytes)
 
+    # Anonymous THPs deposit the tables a split would need (only anonymous VMAs do; the
+    # fault path checks the backing): the PMD level by mainline rule, the PUD level per RFC.
+    deposits = {pte_level - 1: policy.deposit.pmd, pte_level - 2: policy.deposit.pud}
     kinds: list[MappingKind] = []
     for thp_size in sorted(set(policy.thp_sizes), key=page_size_bytes, reverse=True):
-        if policy.thp == "never":
+        if not policy.any_thp:
             break
         thp_bytes = page_size_bytes(thp_size)
         leaf_level = geometry.leaf_level_of(thp_bytes)
@@ -137,7 +140,9 @@ def plan_mappings(policy: PolicySpec, machine: Machine) -> MappingPlan:
                     tlb_size=thp_size,
                     needs_thp=True,
                     may_cross_vma_edge=False,
-                    deposit_tables=geometry.subtree_tables(leaf_level) if policy.thp_deposit else 0,
+                    deposit_tables=(
+                        geometry.subtree_tables(leaf_level) if deposits.get(leaf_level) else 0
+                    ),
                 )
             )
         elif geometry.granule_bytes < thp_bytes < 1 << geometry.level_shift(pte_level - 1):

@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from pagelab._kernels import counters as C
+from pagelab.address_space import infer_vmas
 from pagelab.errors import Cancelled, SpecError
 from pagelab.heatmap import HeatmapBuilder
 from pagelab.machine import Machine, resolve_machine
@@ -24,7 +25,7 @@ from pagelab.translation import Translator
 from pagelab.units import PAGE_SIZES
 from pagelab.version import ENGINE_VERSION
 from pagelab.workloads import GENERATORS, build_workload
-from pagelab.workloads.base import AccessChunk
+from pagelab.workloads.base import AccessChunk, Workload
 
 CHUNK_ACCESSES = 1 << 20
 
@@ -87,10 +88,18 @@ def simulate(
     started = time.perf_counter()
     machine, plan = check_spec(spec)
     controls = spec.controls
-    workload = build_workload(
-        spec.workload, seed=controls.seed, base_dir=base_dir, confine=confine_traces
-    )
-    translator = Translator(machine, plan, workload.vmas, spec.policy.thp)
+    granule_bytes = plan.geometry.granule_bytes
+
+    def open_workload() -> Workload:
+        return build_workload(spec.workload, seed=controls.seed, base_dir=base_dir,
+                              confine=confine_traces, granule_bytes=granule_bytes)  # fmt: skip
+
+    workload = open_workload()
+    vmas = workload.vmas
+    if vmas is None:
+        # A bare trace: read it once to see which addresses it touches (address_space).
+        vmas = infer_vmas(_limited(open_workload().chunks(CHUNK_ACCESSES), controls.access_limit))
+    translator = Translator(machine, plan, vmas, spec.policy)
     total = workload.total_accesses
     if controls.access_limit is not None:
         total = controls.access_limit if total is None else min(total, controls.access_limit)
@@ -122,6 +131,8 @@ def simulate(
         heatmap.add_epoch(done, translator.take_region_accesses())
 
     summary = series.summary()
+    summary["vmas"] = len(vmas)
+    summary["vmas_inferred"] = int(workload.vmas is None)
     meta = ResultMeta(
         engine_version=ENGINE_VERSION,
         spec_hash=spec.spec_hash(),
@@ -201,9 +212,9 @@ class _SeriesRecorder:
 
     Cost model: core work is ``cycles_per_access`` per access; each miss at TLB level n costs
     level n+1's ``hit_cycles``; each table entry a walk fetches costs
-    ``memory_reference_cycles``; a fault costs ``entry_ns`` plus ``zero_ns_per_kib`` per KiB
-    it maps; each access that misses the LLC filter (every access without one) costs the
-    tier's idle latency.
+    ``memory_reference_cycles``; a fault costs ``entry_ns`` plus clearing its folio at the
+    size's rate (``FaultCostSpec.zero_ns``); each access that misses the LLC filter (every
+    access without one) costs the tier's idle latency.
     """
 
     def __init__(self, spec: Spec, machine: Machine, plan: MappingPlan, translator: Translator):
@@ -225,10 +236,11 @@ class _SeriesRecorder:
         for index, level in enumerate(machine.tlb.levels[1:]):
             translation_cycles += float(counts[C.TLB_MISSES + index]) * level.hit_cycles
         fault_cost = self.spec.policy.fault_cost
-        fault_ns = (
-            float(counts[C.FAULTS]) * fault_cost.entry_ns
-            + float(counts[C.ZEROED_BYTES]) / 1024.0 * fault_cost.zero_ns_per_kib
-        )
+        fault_ns = float(counts[C.FAULTS]) * fault_cost.entry_ns
+        for size_id in self.folio_sizes:
+            fault_ns += float(counts[C.FAULTS_BY_SIZE + size_id]) * fault_cost.zero_ns(
+                PAGE_SIZES[size_id]
+            )
         compute_ns = float(counts[C.ACCESSES]) * machine.cpu.cycles_per_access / ghz
         memory_ns = float(counts[C.MEMORY_ACCESSES]) * machine.tiers[0].idle_latency_ns
         translation_ns = translation_cycles / ghz

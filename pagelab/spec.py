@@ -10,9 +10,9 @@ import hashlib
 import json
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pagelab.units import Bytes, PageSize
+from pagelab.units import Bytes, PageSize, page_size_bytes
 from pagelab.workloads.spec import WorkloadSpec
 
 
@@ -149,11 +149,70 @@ ThpMode = Literal["never", "always", "madvise"]
 ThpSize = Literal["64K", "2M", "32M", "512M", "1G"]
 
 
+ZERO_GB_PER_S: dict[PageSize, float] = {
+    "4K": 13.7,
+    "16K": 13.7,
+    "32K": 13.7,
+    "64K": 13.7,
+    "2M": 11.8,
+    "32M": 11.8,
+    "512M": 17.5,
+    "1G": 17.5,
+}
+"""Clearing bandwidth by folio size, GB/s (see docs/model.md for sources): 4 KiB extents
+13.7 GB/s; a 2 MiB THP 11.8 GB/s (about 178 µs); a 1 GiB page 17.5 GB/s (about 61 ms)
+without whole-extent clearing. Sizes without a published figure take the next smaller
+measured one."""
+
+
 class FaultCostSpec(_Frozen):
-    """Cost of one page fault: a fixed entry cost plus zeroing the new memory."""
+    """Cost of one page fault: a fixed entry cost plus clearing the new folio.
+
+    Clearing runs at ``zero_gb_per_s`` for the folio's size (defaults: ``ZERO_GB_PER_S``);
+    ``zero_ns_per_kib``, when given, replaces that table with one linear rate for every size.
+    """
 
     entry_ns: float = Field(default=1000.0, ge=0.0, le=1e9)
-    zero_ns_per_kib: float = Field(default=100.0, ge=0.0, le=1e9)
+    zero_gb_per_s: dict[PageSize, float] = Field(default_factory=dict, max_length=8)
+    zero_ns_per_kib: float | None = Field(default=None, ge=0.0, le=1e9)
+
+    @field_validator("zero_gb_per_s")
+    @classmethod
+    def _positive_rates(cls, value: dict[PageSize, float]) -> dict[PageSize, float]:
+        for size, rate in value.items():
+            if not 0.001 <= rate <= 10_000.0:
+                raise ValueError(f"clearing rate for {size} must be 0.001 to 10000 GB/s")
+        return value
+
+    def zero_ns(self, size: PageSize) -> float:
+        """Nanoseconds to clear one folio of ``size``."""
+        size_bytes = page_size_bytes(size)
+        if self.zero_ns_per_kib is not None:
+            return size_bytes / 1024.0 * self.zero_ns_per_kib
+        return size_bytes / self.zero_gb_per_s.get(size, ZERO_GB_PER_S[size])
+
+
+ShmemThpMode = Literal["never", "always", "within_size", "advise"]
+FileThpMode = Literal["never", "always"]
+ThpDefrag = Literal["always", "defer", "defer+madvise", "madvise", "never"]
+Thp1gMode = Literal["inherit", "always", "madvise", "shmem_only"]
+
+
+class ThpDepositSpec(_Frozen):
+    """Which anonymous THPs deposit page tables for a later split.
+
+    ``pmd``: a 2 MiB THP deposits one PTE table (mainline; off models the lazy-allocation
+    RFC). ``pud``: a 1 GiB THP deposits one PMD table and 512 PTE tables (the PUD THP RFC).
+    """
+
+    pmd: bool = True
+    pud: bool = True
+
+
+class Thp1gMinVma(_Frozen):
+    """1 GiB THPs only in VMAs of at least ``min_vma_bytes`` (one of the proposals)."""
+
+    min_vma_bytes: Bytes = Field(ge=1 << 30)
 
 
 class PolicySpec(_Frozen):
@@ -165,18 +224,45 @@ class PolicySpec(_Frozen):
     - ``per_process``: a 4 KiB kernel gives the process ``base_page`` folios mapped by 4 KiB
       PTEs, folded into contiguous-PTE TLB entries where the CPU has them (Roberts/Jain).
     - ``kernel_page``: a 4 KiB-PTE kernel whose own page is ``base_page`` (x86 PG_SIZE,
-      Shutsemau): one fault maps the whole page with ``base_page / 4K`` PTEs, and a VMA
-      edge inside a page still costs the whole page.
+      Shutsemau): one fault allocates the whole page and maps the part of it inside the
+      VMA with 4 KiB PTEs; a VMA edge inside a page still costs the whole page.
     - ``auto``: ``native`` if the machine has the granule, else ``per_process``.
+
+    THP follows the VMA's backing, as Linux's knobs do: ``thp`` (``enabled``) for anonymous
+    memory, ``thp_shmem`` (``shmem_enabled``, default never) for shmem, ``thp_file`` for
+    file mappings. ``thp_1g`` narrows which mappings may get a 1 GiB THP (when ``1G`` is in
+    ``thp_sizes``): ``inherit`` (as any other size), ``always``, ``madvise`` (VMAs with
+    MADV_HUGEPAGE), ``shmem_only``, or ``{"min_vma_bytes": …}``. ``thp_deposit`` is a bool
+    for both levels or ``{"pmd": …, "pud": …}``; only anonymous THPs deposit.
     """
 
     base_page: Literal["4K", "16K", "64K"] = "4K"
     base_page_mode: BasePageMode = "auto"
     thp: ThpMode = "never"
     thp_sizes: list[ThpSize] = Field(default_factory=lambda: list[ThpSize](["2M"]), max_length=5)
+    thp_shmem: ShmemThpMode = "never"
+    thp_file: FileThpMode = "never"
+    thp_1g: Thp1gMode | Thp1gMinVma = "inherit"
     contiguous_pte: bool = True
-    thp_deposit: bool = True
+    thp_deposit: bool | ThpDepositSpec = True
     fault_cost: FaultCostSpec = FaultCostSpec()
+
+    @property
+    def any_thp(self) -> bool:
+        """Whether any knob lets some VMA get a THP."""
+        return (
+            self.thp != "never"
+            or self.thp_shmem != "never"
+            or self.thp_file != "never"
+            or self.thp_1g in ("always", "madvise")
+        )
+
+    @property
+    def deposit(self) -> ThpDepositSpec:
+        """``thp_deposit`` with a bool spelled out for both levels."""
+        if isinstance(self.thp_deposit, bool):
+            return ThpDepositSpec(pmd=self.thp_deposit, pud=self.thp_deposit)
+        return self.thp_deposit
 
 
 class ControlsSpec(_Frozen):

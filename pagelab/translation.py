@@ -13,10 +13,11 @@ import numpy.typing as npt
 
 from pagelab._kernels import access, lru, pagetable, regions
 from pagelab._kernels import counters as C
-from pagelab.errors import PagelabError, SpecError
+from pagelab.address_space import MappedVma, map_vmas
+from pagelab.errors import PagelabError
 from pagelab.machine import Machine
 from pagelab.paging import MappingPlan
-from pagelab.spec import ThpMode
+from pagelab.spec import PolicySpec
 from pagelab.units import MAX_ADDRESS_BYTES, PAGE_SIZES, page_size_bytes, page_size_shift
 from pagelab.workloads.base import AccessChunk, AccessKind, Vma
 
@@ -96,19 +97,11 @@ def build_tlb(machine: Machine) -> TlbRows:
     )
 
 
-def _thp_allowed(thp: ThpMode, advice: str) -> bool:
-    if thp == "always":
-        return advice != "nohugepage"
-    if thp == "madvise":
-        return advice == "hugepage"
-    return False
-
-
 class Translator:
     """Owns every array the access kernel reads and writes for one run."""
 
     def __init__(
-        self, machine: Machine, plan: MappingPlan, vmas: list[Vma] | None, thp: ThpMode
+        self, machine: Machine, plan: MappingPlan, vmas: list[Vma], policy: PolicySpec
     ) -> None:
         self.machine = machine
         self.plan = plan
@@ -145,12 +138,11 @@ class Translator:
         self.roots = np.full(MAX_PIDS, -1, dtype=np.int64)
         self.level_tables = np.zeros(geometry.levels, dtype=np.int64)
 
-        self.vmas, self.pid_vmas = self._vma_tables(vmas, thp)
+        self.vmas, self.pid_vmas = self._vma_tables(map_vmas(policy, plan, vmas))
         kinds = plan.kinds
         columns = np.zeros((len(kinds), access.KIND_WIDTH), dtype=np.int64)
         for row, k in zip(columns, kinds, strict=True):
             row[access.KIND_LEAF_LEVEL] = k.leaf_level
-            row[access.KIND_ENTRIES] = k.entries
             row[access.KIND_BLOCK_SHIFT] = k.folio_bytes.bit_length() - 1
             row[access.KIND_TLB_SIZE] = PAGE_SIZES.index(k.tlb_size)
             row[access.KIND_FOLIO_SIZE] = PAGE_SIZES.index(k.folio_size)
@@ -184,37 +176,20 @@ class Translator:
             [0, INITIAL_TABLES, 0, INITIAL_REGIONS, -1, 0, -1, 0, -1], dtype=np.int64
         )
 
-    def _vma_tables(self, vmas: list[Vma] | None, thp: ThpMode) -> tuple[I64, I64]:
+    def _vma_tables(self, vmas: list[MappedVma]) -> tuple[I64, I64]:
         """The kernel's flat VMA table (rows sorted by pid, then start) and per-pid ranges."""
-        granule = self.plan.geometry.granule_bytes
         pid_table = np.zeros((MAX_PIDS, access.PID_WIDTH), dtype=np.int64)
-        if vmas is None:
-            # Unknown address space (a bare trace): each process gets one VMA over everything.
-            table = np.zeros((MAX_PIDS, access.VMA_WIDTH), dtype=np.int64)
-            table[:, access.VMA_END] = MAX_ADDRESS_BYTES
-            table[:, access.VMA_THP] = int(_thp_allowed(thp, "default"))
-            pid_table[:, access.PID_FIRST_VMA] = np.arange(MAX_PIDS)
-            pid_table[:, access.PID_VMA_COUNT] = 1
-            return table.ravel(), pid_table.ravel()
-        ordered = sorted(vmas, key=lambda v: (v.pid, v.start))
-        # mmap() works in whole granules: a VMA grows to the page boundaries around it.
-        starts = [v.start // granule * granule for v in ordered]
-        ends = [-(-v.end // granule) * granule for v in ordered]
-        for index in range(1, len(ordered)):
-            same_pid = ordered[index].pid == ordered[index - 1].pid
-            if same_pid and starts[index] < ends[index - 1]:
-                raise SpecError(
-                    f"VMAs overlap in process {ordered[index].pid} at {starts[index]:#x} "
-                    f"(after rounding to {granule >> 10}K pages)",
-                    field="workload",
-                )
-        table = np.zeros((len(ordered), access.VMA_WIDTH), dtype=np.int64)
-        table[:, access.VMA_START] = starts
-        table[:, access.VMA_END] = ends
-        table[:, access.VMA_THP] = [int(_thp_allowed(thp, v.thp_advice)) for v in ordered]
-        for index in range(len(ordered) - 1, -1, -1):
-            pid_table[ordered[index].pid, access.PID_FIRST_VMA] = index
-            pid_table[ordered[index].pid, access.PID_VMA_COUNT] += 1
+        table = np.zeros((len(vmas), access.VMA_WIDTH), dtype=np.int64)
+        for row, vma in zip(table, vmas, strict=True):
+            row[access.VMA_START] = vma.start
+            row[access.VMA_END] = vma.end
+            row[access.VMA_THP_SIZES] = sum(1 << size_id for size_id in vma.thp_size_ids)
+            row[access.VMA_FLAGS] = (access.VMA_ANONYMOUS if vma.anonymous else 0) | (
+                access.VMA_MADV_HUGEPAGE if vma.madv_hugepage else 0
+            )
+        for index in range(len(vmas) - 1, -1, -1):
+            pid_table[vmas[index].pid, access.PID_FIRST_VMA] = index
+            pid_table[vmas[index].pid, access.PID_VMA_COUNT] += 1
         return table.ravel(), pid_table.ravel()
 
     def run(self, chunk: AccessChunk, start: int, end: int) -> None:

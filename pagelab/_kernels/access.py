@@ -18,18 +18,20 @@ IFETCH = 2
 # the call to ``_fault`` short (each array argument is pushed field by field and
 # reference-counted on every call).
 KIND_LEAF_LEVEL = 0
-KIND_ENTRIES = 1
-KIND_BLOCK_SHIFT = 2
-KIND_TLB_SIZE = 3
-KIND_FOLIO_SIZE = 4
-KIND_NEEDS_THP = 5
-KIND_CROSSES_EDGE = 6
-KIND_DEPOSIT = 7
-KIND_WIDTH = 8
+KIND_BLOCK_SHIFT = 1
+KIND_TLB_SIZE = 2
+KIND_FOLIO_SIZE = 3
+KIND_NEEDS_THP = 4
+KIND_CROSSES_EDGE = 5
+KIND_DEPOSIT = 6
+KIND_WIDTH = 7
 VMA_START = 0
 VMA_END = 1
-VMA_THP = 2
-VMA_WIDTH = 3
+VMA_THP_SIZES = 2  # bit n set: a THP of folio size id n may map this VMA
+VMA_FLAGS = 3
+VMA_WIDTH = 4
+VMA_ANONYMOUS = 1  # VMA_FLAGS bits: anonymous memory (its THPs deposit tables)
+VMA_MADV_HUGEPAGE = 2  # the VMA asked for huge pages
 PID_FIRST_VMA = 0
 PID_VMA_COUNT = 1
 PID_WIDTH = 2
@@ -127,20 +129,25 @@ def _fault(
 ) -> tuple[int, int]:
     """Map ``va`` with the largest mapping kind that fits; returns (leaf level, leaf entry).
 
-    A kind fits when THP allows it in this VMA, its aligned block lies inside the VMA (a
-    kernel page may overhang the VMA's edge) and every page-table entry it needs is none.
-    Returns (0, 0) when nothing fits.
+    A kind fits when THP allows its size in this VMA, its aligned block lies inside the VMA
+    (a kernel page may overhang the VMA's edge: the whole page is allocated, but only the
+    part inside the VMA is mapped) and every page-table entry it maps is none. Returns
+    (0, 0) when nothing fits.
     """
     fanout_mask = (1 << fanout_bits) - 1
     vma_row = vma * VMA_WIDTH
+    vma_start = vmas[vma_row + VMA_START]
+    vma_end = vmas[vma_row + VMA_END]
     for k in range(0, kinds.shape[0], KIND_WIDTH):
-        if kinds[k + KIND_NEEDS_THP] and not vmas[vma_row + VMA_THP]:
+        folio_size = kinds[k + KIND_FOLIO_SIZE]
+        if kinds[k + KIND_NEEDS_THP] and not (vmas[vma_row + VMA_THP_SIZES] >> folio_size) & 1:
             continue
         block_bytes = np.int64(1) << kinds[k + KIND_BLOCK_SHIFT]
         block_start = va & ~(block_bytes - 1)
+        map_start = max(block_start, vma_start)
+        map_end = min(block_start + block_bytes, vma_end)
         if not kinds[k + KIND_CROSSES_EDGE] and (
-            block_start < vmas[vma_row + VMA_START]
-            or block_start + block_bytes > vmas[vma_row + VMA_END]
+            map_start != block_start or map_end != block_start + block_bytes
         ):
             continue
         target = kinds[k + KIND_LEAF_LEVEL]
@@ -149,8 +156,8 @@ def _fault(
         )
         if table < 0:
             continue
-        first_slot = (table << fanout_bits) + ((block_start >> level_shift[target]) & fanout_mask)
-        last_slot = first_slot + kinds[k + KIND_ENTRIES]
+        first_slot = (table << fanout_bits) + ((map_start >> level_shift[target]) & fanout_mask)
+        last_slot = first_slot + ((map_end - map_start) >> level_shift[target])
         free = True
         for slot in range(first_slot, last_slot):
             if pool[slot] != 0:
@@ -158,14 +165,14 @@ def _fault(
                 break
         if not free:
             continue
-        folio_size = kinds[k + KIND_FOLIO_SIZE]
         leaf = pagetable.leaf_entry(kinds[k + KIND_TLB_SIZE], folio_size)
         for slot in range(first_slot, last_slot):
             pool[slot] = leaf
         counts[C.FAULTS] += 1
-        counts[C.ZEROED_BYTES] += block_bytes
+        counts[C.FAULTS_BY_SIZE + folio_size] += 1
         counts[C.RESIDENT_BYTES + folio_size] += block_bytes
-        counts[C.DEPOSIT_TABLES] += kinds[k + KIND_DEPOSIT]
+        if vmas[vma_row + VMA_FLAGS] & VMA_ANONYMOUS:
+            counts[C.DEPOSIT_TABLES] += kinds[k + KIND_DEPOSIT]
         return target, leaf
     return 0, 0
 

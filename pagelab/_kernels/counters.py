@@ -13,10 +13,13 @@ TOUCHED_PAGES = 6
 MEMORY_ACCESSES = 7
 LLC_MISSES = 8
 DEPOSIT_TABLES = 9
-ZEROED_BYTES = 10
-TLB_MISSES = 11  # + TLB level (up to 3 levels)
-RESIDENT_BYTES = 14  # + folio size id (8 sizes)
-COUNT = 22
+TLB_MISSES = 10  # + TLB level (up to 3 levels)
+SIZES = 8  # translation sizes, as pagelab.units.PAGE_SIZES
+RESIDENT_BYTES = 13  # + folio size id
+FAULTS_BY_SIZE = RESIDENT_BYTES + SIZES  # + folio size id: faults that mapped such a folio
+THP_ATTEMPTS = FAULTS_BY_SIZE + SIZES  # + folio size id: THP allocations tried
+THP_FALLBACKS = THP_ATTEMPTS + SIZES  # + folio size id: of those, failed (a smaller size next)
+COUNT = THP_FALLBACKS + SIZES
 
 # Kernel status codes, returned beside the index of the first access not yet simulated.
 DONE = 0

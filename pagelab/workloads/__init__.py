@@ -6,6 +6,7 @@ schema are what the catalogue shows users.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import assert_never
 
@@ -22,6 +23,8 @@ from pagelab.workloads.kvstore import kvstore_workload
 from pagelab.workloads.llm import llm_workload
 from pagelab.workloads.spec import (
     GENERATORS,
+    PAGE_BYTES,
+    GeneratorSpec,
     GraphSpec,
     KvStoreSpec,
     LlmSpec,
@@ -32,6 +35,7 @@ from pagelab.workloads.spec import (
     WorkloadSpec,
     ZipfSpec,
 )
+from pagelab.workloads.stream import PIECE_ACCESSES, StreamWorkload
 from pagelab.workloads.traces import open_trace
 
 __all__ = [
@@ -46,17 +50,38 @@ __all__ = [
 
 
 def build_workload(
-    spec: WorkloadSpec, *, seed: int, base_dir: Path | None, confine: bool = True
+    spec: WorkloadSpec,
+    *,
+    seed: int,
+    base_dir: Path | None,
+    confine: bool = True,
+    granule_bytes: int = PAGE_BYTES,
 ) -> Workload:
     """The workload ``spec`` describes; relative trace paths resolve inside ``base_dir``.
 
-    Raises TraceError for a trace that is missing or whose format check fails up front.
+    A generator lays its regions out as mmap() would on a kernel whose page is
+    ``granule_bytes``: starts aligned to at least the granule. Raises TraceError for a trace
+    that is missing or whose format check fails up front.
     """
     generator = spec.generator
     if generator is None:
         if spec.trace is None:
             raise ValueError("the workload has neither a generator nor a trace")
         return open_trace(spec.trace, base_dir=base_dir, confine=confine)
+    if generator.align_bytes < granule_bytes:
+        generator = generator.model_copy(update={"align_bytes": granule_bytes})
+    workload = _generate(generator, seed)
+    if generator.thp_advice == "default" or workload.vmas is None:
+        return workload
+    advised = [replace(vma, thp_advice=generator.thp_advice) for vma in workload.vmas]
+    return StreamWorkload(
+        vmas=advised,
+        total_accesses=workload.total_accesses,
+        make_pieces=lambda: workload.chunks(PIECE_ACCESSES),
+    )
+
+
+def _generate(generator: GeneratorSpec, seed: int) -> StreamWorkload:
     match generator:
         case UniformSpec():
             return uniform_workload(generator, seed)

@@ -83,6 +83,14 @@ class _GeneratorBase(_Frozen):
         ),
     )
 
+    thp_advice: Literal["default", "hugepage", "nohugepage"] = Field(
+        default="default",
+        description=(
+            "madvise() on the generator's VMAs: hugepage (MADV_HUGEPAGE, what THP madvise "
+            "mode and the defrag modes look for), nohugepage, or none (default)."
+        ),
+    )
+
     @field_validator("align_bytes")
     @classmethod
     def _align_is_power_of_two(cls, value: int) -> int:

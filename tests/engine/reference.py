@@ -136,9 +136,11 @@ class ReferenceModel:
                 self._add_table(pid, level + 1, va >> self._shift(level))
             if blocked:
                 continue
+            # A kernel page overhanging the VMA maps only its part inside the VMA.
             entry_bytes = 1 << self._shift(kind.leaf_level)
             indexes = [(block_start + n * entry_bytes) >> self._shift(kind.leaf_level)
-                       for n in range(kind.entries)]  # fmt: skip
+                       for n in range(kind.entries)
+                       if start <= block_start + n * entry_bytes < end]  # fmt: skip
             below = kind.leaf_level + 1
             if any(
                 (pid, kind.leaf_level, index) in self.leaves

@@ -20,7 +20,7 @@ VMA_1G = [Vma(pid=0, start=4 * GIB, size_bytes=GIB)]  # 1 GiB-aligned
 def _run(machine: dict[str, Any], policy: dict[str, Any], vmas: list[Vma], addresses: np.ndarray):
     resolved = resolve_machine(MachineSpec.model_validate(machine))
     spec = PolicySpec.model_validate(policy)
-    translator = Translator(resolved, plan_mappings(spec, resolved), vmas, spec.thp)
+    translator = Translator(resolved, plan_mappings(spec, resolved), vmas, spec)
     count = addresses.shape[0]
     chunk = AccessChunk(
         addresses.astype(np.uint64), np.zeros(count, np.uint8), np.zeros(count, np.uint16)

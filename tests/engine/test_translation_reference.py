@@ -120,7 +120,7 @@ def test_kernel_matches_reference(case: str, room: str, monkeypatch: pytest.Monk
     plan = plan_mappings(policy, machine)
     chunk = _accesses(seed=len(case), count=6000)
 
-    translator = Translator(machine, plan, VMAS, policy.thp)
+    translator = Translator(machine, plan, VMAS, policy)
     # Odd slices exercise resuming mid-chunk and growing tables and regions between calls.
     for start in range(0, len(chunk), 997):
         translator.run(chunk, start, min(len(chunk), start + 997))

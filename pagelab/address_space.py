@@ -1,0 +1,151 @@
+"""The VMAs a run maps: as the workload declares them, or inferred from a bare trace, and
+which THP sizes each may get under the policy.
+
+Inference rule (a trace without declared VMAs): each process's touched 4 KiB pages, with
+runs less than ``INFER_GAP_BYTES`` apart joined, become anonymous VMAs from the first
+touched page to the end of the last. Real address spaces are a few VMAs (code, heap,
+libraries, stack) far apart; one VMA over the whole address space would let a huge page
+map memory the program never had, so two accesses with 1 GiB THPs would make 2 GiB
+resident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from pagelab.paging import MappingPlan
+from pagelab.spec import PolicySpec, Thp1gMinVma
+from pagelab.units import PAGE_SIZES
+from pagelab.workloads.base import AccessChunk, Vma
+
+INFER_GAP_BYTES = 2 << 20
+"""Touched pages closer than a PMD (2 MiB) belong to one inferred VMA: a sparse heap stays
+one VMA, so THPs over it (and their bloat) are what Linux would give it."""
+_PAGE_SHIFT = 12
+_PID_SHIFT = 36  # a page number of a 48-bit address has 36 bits
+
+
+def infer_vmas(chunks: Iterable[AccessChunk]) -> list[Vma]:
+    """VMAs covering every touched page, by the module's rule; memory grows with the number
+    of VMAs, not with the trace's length."""
+    gap_pages = INFER_GAP_BYTES >> _PAGE_SHIFT
+    starts = np.zeros(0, dtype=np.int64)
+    ends = np.zeros(0, dtype=np.int64)  # exclusive, in pages, with the pid in the high bits
+    for chunk in chunks:
+        if not len(chunk):
+            continue
+        pages = np.unique(
+            (chunk.pid.astype(np.int64) << _PID_SHIFT)
+            | (chunk.address.astype(np.int64) >> _PAGE_SHIFT)
+        )
+        starts = np.concatenate((starts, pages))
+        ends = np.concatenate((ends, pages + 1))
+        starts, ends = _join(starts, ends, gap_pages)
+    vmas = []
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        pid = start >> _PID_SHIFT
+        first = (start & ((1 << _PID_SHIFT) - 1)) << _PAGE_SHIFT
+        last = (end - 1 - (pid << _PID_SHIFT)) << _PAGE_SHIFT
+        vmas.append(Vma(pid=pid, start=first, size_bytes=last + 4096 - first, name="inferred"))
+    return vmas
+
+
+def _join(starts: np.ndarray, ends: np.ndarray, gap_pages: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted, disjoint intervals: those closer than ``gap_pages`` (same pid) joined."""
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]
+    running_end = np.maximum.accumulate(ends)
+    same_pid = (starts[1:] >> _PID_SHIFT) == (running_end[:-1] - 1) >> _PID_SHIFT
+    new_run = np.concatenate(([True], ~same_pid | (starts[1:] - running_end[:-1] >= gap_pages)))
+    run_of = np.cumsum(new_run) - 1
+    joined_ends = np.zeros(int(run_of[-1]) + 1, dtype=np.int64)
+    np.maximum.at(joined_ends, run_of, ends)
+    return starts[new_run], joined_ends
+
+
+@dataclass(frozen=True)
+class MappedVma:
+    """A VMA as the kernel maps it: whole granules, with the THP sizes it may get."""
+
+    pid: int
+    start: int
+    end: int
+    anonymous: bool
+    madv_hugepage: bool
+    thp_size_ids: tuple[int, ...]
+
+
+def granule_vmas(vmas: list[Vma], granule_bytes: int) -> list[Vma]:
+    """``vmas`` grown to whole granules, as mmap() works; VMAs of one process that then share
+    a granule (a trace recorded on a 4 KiB kernel, replayed on a 64 KiB one) merge, keeping
+    the first one's backing and advice."""
+    merged: list[Vma] = []
+    for vma in sorted(vmas, key=lambda v: (v.pid, v.start)):
+        start = vma.start // granule_bytes * granule_bytes
+        end = -(-vma.end // granule_bytes) * granule_bytes
+        last = merged[-1] if merged else None
+        if last is not None and last.pid == vma.pid and start < last.end:
+            end = max(end, last.end)
+            merged[-1] = Vma(last.pid, last.start, end - last.start, last.backing,
+                             last.thp_advice, last.name)  # fmt: skip
+            continue
+        merged.append(Vma(vma.pid, start, end - start, vma.backing, vma.thp_advice, vma.name))
+    return merged
+
+
+def _mode_allows(mode: str, advice: str) -> bool:
+    """Linux's ``enabled`` / ``shmem_enabled`` values for one VMA's madvise() advice.
+
+    ``within_size`` (shmem) allows what fits the file, and a shmem VMA here is its file.
+    """
+    if advice == "nohugepage" or mode == "never":
+        return False
+    if mode in ("madvise", "advise"):
+        return advice == "hugepage"
+    return True
+
+
+def thp_size_ids(policy: PolicySpec, plan: MappingPlan, vma: Vma) -> tuple[int, ...]:
+    """Folio size ids of the THP mapping kinds this VMA may get."""
+    mode = {"anon": policy.thp, "shmem": policy.thp_shmem, "file": policy.thp_file}[vma.backing]
+    allowed = []
+    for kind in plan.kinds:
+        if not kind.needs_thp:
+            continue
+        ok = _mode_allows(mode, vma.thp_advice)
+        if kind.folio_size == "1G":
+            ok = _allows_1g(policy, vma, ok)
+        if ok:
+            allowed.append(PAGE_SIZES.index(kind.folio_size))
+    return tuple(allowed)
+
+
+def _allows_1g(policy: PolicySpec, vma: Vma, inherited: bool) -> bool:
+    rule = policy.thp_1g
+    if isinstance(rule, Thp1gMinVma):
+        return inherited and vma.size_bytes >= rule.min_vma_bytes
+    if rule == "always":
+        return vma.thp_advice != "nohugepage"
+    if rule == "madvise":
+        return vma.thp_advice == "hugepage"
+    if rule == "shmem_only":
+        return inherited and vma.backing == "shmem"
+    return inherited
+
+
+def map_vmas(policy: PolicySpec, plan: MappingPlan, vmas: list[Vma]) -> list[MappedVma]:
+    """Every VMA at the plan's granule with what the fault path needs to know of it."""
+    return [
+        MappedVma(
+            pid=vma.pid,
+            start=vma.start,
+            end=vma.end,
+            anonymous=vma.backing == "anon",
+            madv_hugepage=vma.thp_advice == "hugepage",
+            thp_size_ids=thp_size_ids(policy, plan, vma),
+        )
+        for vma in granule_vmas(vmas, plan.geometry.granule_bytes)
+    ]
