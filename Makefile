@@ -11,12 +11,14 @@ INSTALLED := $(VENV)/.installed-dev
 
 install: $(INSTALLED)
 
+# Quiet, so that `make run` on a fresh clone prints one line here, not pip's hundreds.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV)
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[dev]'
-	touch $@
+	@echo "installing pagelab and its dependencies into $(VENV) (once)"
+	@$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
 
 # Test tools from Debian: browser tests drive its Chromium (/usr/bin/chromium; Playwright's
 # own browser download does not work here), and an engine test records a real program's
@@ -49,7 +51,7 @@ wrk:
 
 # The embedded default: SQLite, a filesystem broker and a worker beside the API.
 run: install
-	$(BIN)/pagelab serve
+	@$(BIN)/pagelab serve
 
 # With PAGELAB_TEST_DATABASE_URL / PAGELAB_TEST_BROKER_URL unset, service tests use the
 # embedded default; set them to test against PostgreSQL and Redis or RabbitMQ.

@@ -62,7 +62,9 @@ class Settings(BaseSettings):
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{home / 'pagelab.db'}")
         if not self.broker_url:
-            object.__setattr__(self, "broker_url", "filesystem://")
+            # The filesystem transport ignores the host; naming one spares kombu's warning
+            # that it fell back to localhost.
+            object.__setattr__(self, "broker_url", "filesystem://localhost/")
         return self
 
     @property

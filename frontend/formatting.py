@@ -7,10 +7,17 @@ Tables show a rounded, unit-scaled value; templates put the exact stored value i
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from frontend.figures.metrics import unit_for, unit_kind
+
+# A reStructuredText inline literal, as the engine's docstrings and field descriptions
+# write them: ``objects``.
+_LITERAL = re.compile(r"``(.+?)``")
 
 
 def number(value: float | int | None) -> str:
@@ -70,3 +77,8 @@ def param(value: Any) -> str:
 
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=False)
+
+
+def help_text(text: str) -> Markup:
+    """Help text from a docstring or field description, escaped, with ``literals`` as code."""
+    return Markup(_LITERAL.sub(r"<code>\1</code>", str(escape(text))))

@@ -67,6 +67,7 @@ def environment() -> jinja2.Environment:
         param=formatting.param,
         metric_label=metric_label,
         pretty_json=formatting.pretty_json,
+        help_text=formatting.help_text,
     )
     env.globals.update(
         asset=asset_url, plotly_js_url=PLOTLY_JS_URL, engine_version=ENGINE_VERSION, query=query

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import logging
 import os
 import signal
 import subprocess
@@ -17,6 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 WORKER_STOP_GRACE_S = 10.0
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+# The start of the SecurityWarning Celery gives when root starts a worker.
+CELERY_ROOT_WARNING = "You're running the worker with superuser privileges"
 
 
 def _parser(commands: Any, name: str, summary: str, example: str) -> argparse.ArgumentParser:
@@ -43,6 +46,11 @@ def register(commands: Any) -> None:
     _add_listen_options(serve)
     serve.add_argument(
         "--concurrency", type=int, default=1, help="runs the worker does at once (default 1)"
+    )
+    serve.add_argument(
+        "--verbose",
+        action="store_true",
+        help="log what the worker and the server do, not only warnings and errors",
     )
     serve.set_defaults(handler=_serve)
 
@@ -102,9 +110,15 @@ def _add_listen_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
 
 
-def _worker_command(concurrency: int, name: str, loglevel: str) -> list[str]:
+def _worker_command(
+    concurrency: int, name: str, loglevel: str, *, quiet: bool = False
+) -> list[str]:
+    # Quiet (the embedded worker): no banner, and no warning that root runs it. Celery warns
+    # because a root worker that accepts pickled messages runs whatever it is sent; this one
+    # accepts only JSON, on a queue under PAGELAB_HOME that only this server writes.
+    python = [sys.executable, "-W", f"ignore:{CELERY_ROOT_WARNING}"] if quiet else [sys.executable]
     return [
-        sys.executable, "-m", "celery", "-A", "worker.app", "worker",
+        *python, "-m", "celery", *(["--quiet"] if quiet else []), "-A", "worker.app", "worker",
         "--concurrency", str(concurrency),
         "--hostname", f"{name}@%h",
         # Neither is needed: the database, not worker-to-worker chatter, coordinates runs.
@@ -163,8 +177,9 @@ def _serve(args: argparse.Namespace) -> int:
     # The worker gets the same settings, with HOME made absolute, and its own session so a
     # terminal's Ctrl-C reaches only this process, which then stops the worker in order.
     env = {**os.environ, "PAGELAB_HOME": str(settings.home)}
+    quiet = not args.verbose
     worker = subprocess.Popen(
-        _worker_command(args.concurrency, "pagelab", "INFO"),
+        _worker_command(args.concurrency, "pagelab", "WARNING" if quiet else "INFO", quiet=quiet),
         env=env,
         start_new_session=True,
         preexec_fn=_stop_with_parent,
@@ -175,8 +190,11 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     config = uvicorn.Config(
         "backend.app:create_app", factory=True, host=args.host, port=args.port,
-        access_log=settings.access_log,
+        access_log=settings.access_log, log_level="warning" if quiet else "info",
     )  # fmt: skip
+    if settings.access_log:
+        # Quiet hides uvicorn's start-up lines, not the requests the settings ask to log.
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
     server = uvicorn.Server(config)
     print(
         f"pagelab is running at http://{args.host}:{args.port}/ (API docs at /docs); "

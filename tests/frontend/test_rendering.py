@@ -7,6 +7,8 @@ import re
 
 import plotly.graph_objects as go
 
+import pagelab
+from frontend import forms
 from frontend.figures import Chart
 from frontend.rendering import CONTENT_SECURITY_POLICY, environment, query
 
@@ -39,3 +41,16 @@ def test_links_keep_the_other_choices_and_drop_empty_ones() -> None:
     current = {"x": "policy.thp", "baseline": None, "focus": 7}
     assert query(current, baseline=3) == "x=policy.thp&baseline=3&focus=7"
     assert query(current, x="") == "focus=7"
+
+
+def test_help_texts_show_literals_as_code_and_escape_the_rest() -> None:
+    kvstore = next(e for e in pagelab.workloads_catalog() if e["name"] == "kvstore")
+    html = environment().from_string("{{ text | help_text }}").render(text=kvstore["description"])
+    assert "<code>objects</code>" in html
+    assert "``" not in html
+    field = forms.FormField(
+        key="size_bytes", label="Size", kind="size", value=1, default=1, hint="``a`` <b>"
+    )
+    macro = environment().get_template("_fields.html").module.field_input  # type: ignore[attr-defined]
+    html = str(macro(field, "data-param", "size_bytes", "g"))
+    assert '<div class="hint"><code>a</code> &lt;b&gt;</div>' in html

@@ -96,6 +96,13 @@ def test_pagelab_serve_runs_an_experiment_end_to_end(tmp_path: Path) -> None:
             done = wait_for(state, lambda e: e["status"] not in ("queued", "running"),
                             timeout_s=60, what="the experiment to finish")  # fmt: skip
             assert done["status"] == "succeeded", (done, log_path.read_text())
+            # Quiet by default: the URL and where data lives, then only what goes wrong (and
+            # requests: the access log is on). No worker banner, no root-user warning.
+            log = log_path.read_text()
+            lines = log.splitlines()
+            assert [i for i, line in enumerate(lines) if "pagelab is running at" in line] == [1]
+            for noise in ("[tasks]", "SecurityWarning", "No hostname", "Uvicorn running"):
+                assert noise not in log, log
             run_id = done["runs"][0]["id"]
             assert client.get(f"/api/v1/runs/{run_id}/result").json()["meta"]["accesses"] == 200_000
             csv = client.get(f"/api/v1/runs/{run_id}/export.csv")
