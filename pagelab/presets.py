@@ -1,7 +1,13 @@
 """Machine presets for real CPUs, with the source of every figure.
 
-Figures come from ../shared/reference/hardware-presets.md (vendor manuals and measurements,
-each with a confidence). Where a preset fills a gap with an assumption, its ``notes`` say so.
+Figures come from vendor manuals and measurements, each with its source and confidence in
+docs/presets.md. Where a preset fills a gap with an assumption, its ``notes`` say so.
+
+A preset's memory is one node of the socket it describes, with a typical capacity for its
+channels (one DIMM per channel): Skylake-SP 6 × 32 GiB = 192 GiB, Sapphire Rapids
+8 × 64 GiB = 512 GiB, Zen 4 (Genoa) 12 × 32 GiB = 384 GiB, Neoverse N1 (Ampere Altra)
+8 × 32 GiB = 256 GiB, Grace 480 GiB of LPDDR5X. These are configuration choices, not
+measurements: set ``machine.tiers`` for another.
 """
 
 from __future__ import annotations
@@ -80,7 +86,7 @@ _SKYLAKE = Preset(
         pte_coalescing=1,
         tiers=[
             TierSpec(
-                name="DRAM", capacity_bytes=1 << 40, idle_latency_ns=94.0, bandwidth_gbps=115.6
+                name="DRAM", capacity_bytes=192 << 30, idle_latency_ns=94.0, bandwidth_gbps=115.6
             )
         ],
         llc=LlcSpec(size_bytes=1408 * 1024, ways=11),
@@ -131,7 +137,7 @@ _SAPPHIRE_RAPIDS = Preset(
         pte_coalescing=1,
         tiers=[
             TierSpec(
-                name="DRAM", capacity_bytes=1 << 40, idle_latency_ns=117.0, bandwidth_gbps=267.0
+                name="DRAM", capacity_bytes=512 << 30, idle_latency_ns=117.0, bandwidth_gbps=267.0
             )
         ],
         llc=LlcSpec(size_bytes=1920 * 1024, ways=15),
@@ -182,7 +188,7 @@ _ZEN4 = Preset(
         pte_coalescing=4,
         tiers=[
             TierSpec(
-                name="DRAM", capacity_bytes=1 << 40, idle_latency_ns=120.0, bandwidth_gbps=460.8
+                name="DRAM", capacity_bytes=384 << 30, idle_latency_ns=120.0, bandwidth_gbps=460.8
             )
         ],
         llc=LlcSpec(size_bytes=4 << 20, ways=16),
@@ -233,7 +239,7 @@ _NEOVERSE_N1 = Preset(
         pte_coalescing=1,
         tiers=[
             TierSpec(
-                name="DRAM", capacity_bytes=1 << 40, idle_latency_ns=100.0, bandwidth_gbps=184.0
+                name="DRAM", capacity_bytes=256 << 30, idle_latency_ns=100.0, bandwidth_gbps=184.0
             )
         ],
         llc=LlcSpec(size_bytes=1 << 20, ways=8),
@@ -278,7 +284,7 @@ _NEOVERSE_V2 = Preset(
         pte_coalescing=1,
         tiers=[
             TierSpec(
-                name="DRAM", capacity_bytes=1 << 40, idle_latency_ns=120.0, bandwidth_gbps=442.0
+                name="DRAM", capacity_bytes=480 << 30, idle_latency_ns=120.0, bandwidth_gbps=442.0
             )
         ],
         llc=LlcSpec(size_bytes=2 << 20, ways=8),

@@ -23,13 +23,15 @@ from pagelab.workloads.base import AccessChunk, AccessKind, Vma
 
 I64 = npt.NDArray[np.int64]
 MAX_PIDS = 1 << 16
-MAX_TABLE_POOL_BYTES = 4 << 30
-"""Page tables are simulated in memory, one int64 per entry: a bound keeps a worker alive."""
-INITIAL_TABLES = 64
+MAX_UPPER_TABLE_BYTES = 1 << 30
+MAX_PTE_TABLE_BYTES = 4 << 30
+"""Bounds of the two page-table pools (see ``pagetable``), which keep a worker alive: PTE
+tables for 16 TiB mapped with 4 KiB pages. Both are reserved whole at the start; the OS
+commits a page of them only when it is first written, so they grow without copies and the
+simulator's memory follows what is mapped."""
 INITIAL_REGIONS = 1024
-"""Room for page tables and regions at the start; both double when the kernel needs more."""
+"""Room for regions at the start; it doubles when the kernel needs more."""
 _CLASSES = (("data", "all"), ("instruction", "all"))
-_STATE_TABLES_USED, _STATE_TABLES_CAP, _STATE_ROWS_USED, _STATE_ROWS_CAP = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,8 @@ class Translator:
         self.fill_row0 = tlb.probes.shape[0]
         self.walk_row0 = self.fill_row0 + tlb.fills.shape[0]
 
-        self.pool = np.zeros(INITIAL_TABLES << geometry.fanout_bits, dtype=np.int64)
+        self.upper = np.zeros(MAX_UPPER_TABLE_BYTES // 8, dtype=np.int64)
+        self.ptes = np.zeros(MAX_PTE_TABLE_BYTES, dtype=np.uint8)
         self.roots = np.full(MAX_PIDS, -1, dtype=np.int64)
         self.level_tables = np.zeros(geometry.levels, dtype=np.int64)
 
@@ -172,9 +175,11 @@ class Translator:
         self.stamps = np.full(slots, -1, dtype=np.int64)
 
         self.counts = np.zeros(C.COUNT, dtype=np.int64)
-        self.state = np.array(
-            [0, INITIAL_TABLES, 0, INITIAL_REGIONS, -1, 0, -1, 0, -1], dtype=np.int64
-        )
+        self.state = np.zeros(C.STATE_WIDTH, dtype=np.int64)
+        self.state[C.STATE_UPPER_CAP] = self.upper.shape[0] >> geometry.fanout_bits
+        self.state[C.STATE_PTES_CAP] = self.ptes.shape[0] >> geometry.fanout_bits
+        self.state[C.STATE_ROWS_CAP] = INITIAL_REGIONS
+        self.state[[C.STATE_LAST_REGION, C.STATE_LAST_PAGE, C.STATE_LAST_LINE]] = -1
 
     def _vma_tables(self, vmas: list[MappedVma]) -> tuple[I64, I64]:
         """The kernel's flat VMA table (rows sorted by pid, then start) and per-pid ranges."""
@@ -210,7 +215,7 @@ class Translator:
                 self.words, self.stamps, self.rows, self.fill_row0, self.walk_row0,
                 self.tlb_rows.probe_count, self.tlb_rows.max_probes,
                 self.size_present, self.active_probes,
-                self.pool, self.roots, self.level_tables, self.level_shift,
+                self.upper, self.ptes, self.roots, self.level_tables, self.level_shift,
                 self.plan.geometry.fanout_bits,
                 self.vmas, self.pid_vmas, self.kinds,
                 self.hash_keys, self.hash_rows, self.row_keys, self.row_touched, self.row_accesses,
@@ -218,7 +223,11 @@ class Translator:
             )  # fmt: skip
             self._count_kinds(chunk, simulated_from, position)
             if status == C.NEED_TABLES:
-                self._grow_tables()
+                raise PagelabError(
+                    "the simulated page tables outgrow the simulator's bound "
+                    f"({MAX_PTE_TABLE_BYTES >> 30} GiB of PTE tables); simulate a smaller "
+                    "footprint"
+                )
             elif status == C.NEED_REGIONS:
                 self._grow_regions()
             elif status != C.DONE:
@@ -242,33 +251,24 @@ class Translator:
             raise PagelabError(f"address {address:#x} (pid {pid}) lies outside every VMA")
         raise PagelabError(f"no mapping could be created for {address:#x} (pid {pid})")
 
-    def _grow_tables(self) -> None:
-        if self.pool.nbytes >= MAX_TABLE_POOL_BYTES:
-            raise PagelabError(
-                f"the simulated page tables outgrow {MAX_TABLE_POOL_BYTES >> 30} GiB of this "
-                "machine's memory; simulate a smaller footprint"
-            )
-        self.pool = np.concatenate((self.pool, np.zeros_like(self.pool)))
-        self.state[_STATE_TABLES_CAP] *= 2
-
     def _grow_regions(self) -> None:
-        rows = int(self.state[_STATE_ROWS_CAP])
-        if self.state[_STATE_ROWS_USED] + 1 >= rows:
+        rows = int(self.state[C.STATE_ROWS_CAP])
+        if self.state[C.STATE_ROWS_USED] + 1 >= rows:
             self.row_keys = np.concatenate((self.row_keys, np.zeros(rows, dtype=np.int64)))
             self.row_touched = np.concatenate((self.row_touched, np.zeros_like(self.row_touched)))
             self.row_accesses = np.concatenate((self.row_accesses, np.zeros(rows, np.int64)))
-            self.state[_STATE_ROWS_CAP] = 2 * rows
-        if self.state[_STATE_ROWS_USED] + 1 >= self.hash_keys.shape[0] >> 1:
+            self.state[C.STATE_ROWS_CAP] = 2 * rows
+        if self.state[C.STATE_ROWS_USED] + 1 >= self.hash_keys.shape[0] >> 1:
             size = 2 * self.hash_keys.shape[0]
             self.hash_keys = np.full(size, -1, dtype=np.int64)
             self.hash_rows = np.zeros(size, dtype=np.int64)
             regions.rebuild(
-                self.hash_keys, self.hash_rows, self.row_keys, int(self.state[_STATE_ROWS_USED])
+                self.hash_keys, self.hash_rows, self.row_keys, int(self.state[C.STATE_ROWS_USED])
             )
 
     @property
     def rows_used(self) -> int:
-        return int(self.state[_STATE_ROWS_USED])
+        return int(self.state[C.STATE_ROWS_USED])
 
     def take_region_accesses(self) -> I64:
         """Accesses per region row since the last call (rows in order of first touch)."""
@@ -285,11 +285,12 @@ class Translator:
     def folio_size_at(self, pid: int, address: int) -> str:
         """The folio size mapping ``address`` now, or '' where nothing is mapped."""
         _, entry = pagetable.walk(
-            self.pool, self.roots, pid, address, self.level_shift, self.plan.geometry.fanout_bits
-        )
+            self.upper, self.ptes, self.roots, pid, address, self.level_shift,
+            self.plan.geometry.fanout_bits,
+        )  # fmt: skip
         if entry & 3 != pagetable.LEAF:
             return ""
-        return PAGE_SIZES[(entry >> 6) & 15]
+        return PAGE_SIZES[pagetable.folio_size_of(entry)]
 
     def first_touched_address(self, row: int, base: int) -> int:
         words = self.row_touched[

@@ -112,6 +112,15 @@ def _find_vma(vmas: I64, pid_vmas: I64, pid: int, va: int) -> int:
     return -1
 
 
+@inline_kernel
+def _none(entries: npt.NDArray[np.integer], first: int, last: int) -> bool:
+    """Whether entries ``first`` to ``last`` are all none."""
+    for slot in range(first, last):
+        if entries[slot] != 0:
+            return False
+    return True
+
+
 @kernel
 def _fault(
     va: int,
@@ -119,7 +128,8 @@ def _fault(
     vma: int,
     counts: I64,
     used: I64,
-    pool: I64,
+    upper: I64,
+    ptes: npt.NDArray[np.uint8],
     roots: I64,
     level_tables: I64,
     level_shift: I64,
@@ -152,22 +162,21 @@ def _fault(
             continue
         target = kinds[k + KIND_LEAF_LEVEL]
         table = pagetable.table_for(
-            pool, roots, level_tables, used, pid, va, target, level_shift, fanout_bits
+            upper, roots, level_tables, used, pid, va, target, level_shift, fanout_bits
         )
         if table < 0:
             continue
         first_slot = (table << fanout_bits) + ((map_start >> level_shift[target]) & fanout_mask)
         last_slot = first_slot + ((map_end - map_start) >> level_shift[target])
-        free = True
-        for slot in range(first_slot, last_slot):
-            if pool[slot] != 0:
-                free = False
-                break
-        if not free:
-            continue
         leaf = pagetable.leaf_entry(kinds[k + KIND_TLB_SIZE], folio_size)
-        for slot in range(first_slot, last_slot):
-            pool[slot] = leaf
+        if target == level_shift.shape[0] - 1:
+            if not _none(ptes, first_slot, last_slot):
+                continue
+            ptes[first_slot:last_slot] = leaf
+        else:
+            if not _none(upper, first_slot, last_slot):
+                continue
+            upper[first_slot:last_slot] = leaf
         counts[C.FAULTS] += 1
         counts[C.FAULTS_BY_SIZE + folio_size] += 1
         counts[C.RESIDENT_BYTES + folio_size] += block_bytes
@@ -195,7 +204,8 @@ def simulate_accesses(
     max_probes: int,
     size_present: I64,
     active_probes: I64,
-    pool: I64,
+    upper: I64,
+    ptes: npt.NDArray[np.uint8],
     roots: I64,
     level_tables: I64,
     level_shift: I64,
@@ -215,11 +225,11 @@ def simulate_accesses(
 ) -> tuple[int, int]:
     """Simulate accesses ``start`` to ``end``; returns (next index, status).
 
-    ``state`` holds [tables used, table capacity, rows used, row capacity, last region key,
-    last region row, last page key, LRU clock, last LLC line]. Every set-associative
-    structure (TLBs, walk caches, LLC) keeps its slots in ``words`` and ``stamps`` (see
-    ``lru``); ``rows`` holds the TLB probe rows from row 0, its fill rows from ``fill_row0``
-    and the walk caches' rows from ``walk_row0``; the LLC's sets start at slot ``llc_base``.
+    ``state`` holds what the kernel keeps between calls (slots ``counters.STATE_*``). Every
+    set-associative structure (TLBs, walk caches, LLC) keeps its slots in ``words`` and
+    ``stamps`` (see ``lru``); ``rows`` holds the TLB probe rows from row 0, its fill rows
+    from ``fill_row0`` and the walk caches' rows from ``walk_row0``; the LLC's sets start at
+    slot ``llc_base``. Page tables are ``upper`` and ``ptes`` (see ``pagetable``).
 
     A status other than DONE stops at an access that needs Python: more table or region room
     (call again after growing: the access runs again, its TLB misses undone and its region
@@ -232,14 +242,15 @@ def simulate_accesses(
     n_sizes = size_present.shape[0]
     hash_limit = hash_keys.shape[0] >> 1
     # Hot state lives in locals (registers) and is written back once, at the end.
-    rows_used = state[2]
-    row_limit = min(state[3], hash_limit) - 1
-    table_limit = state[1] - tables_per_fault
-    last_region = state[4]
-    last_row = state[5]
-    last_page = state[6]
-    now = state[7]
-    last_line = state[8]
+    rows_used = state[C.STATE_ROWS_USED]
+    row_limit = min(state[C.STATE_ROWS_CAP], hash_limit) - 1
+    upper_limit = state[C.STATE_UPPER_CAP] - tables_per_fault
+    ptes_limit = state[C.STATE_PTES_CAP] - 1
+    last_region = state[C.STATE_LAST_REGION]
+    last_row = state[C.STATE_LAST_ROW]
+    last_page = state[C.STATE_LAST_PAGE]
+    now = state[C.STATE_CLOCK]
+    last_line = state[C.STATE_LAST_LINE]
     touched = 0
     memory_accesses = 0
     status = C.DONE
@@ -286,13 +297,18 @@ def simulate_accesses(
                 counts[at(C.TLB_MISSES + level)] += 1
 
             if hit_level < 0:
-                leaf_level, entry = pagetable.walk(pool, roots, pid, va, level_shift, fanout_bits)
+                leaf_level, entry = pagetable.walk(
+                    upper, ptes, roots, pid, va, level_shift, fanout_bits
+                )
                 if entry & 3 != pagetable.LEAF:
                     vma = _find_vma(vmas, pid_vmas, pid, va)
                     if vma < 0:
                         status = C.OUTSIDE_VMA
                         break
-                    if state[0] > table_limit:
+                    if (
+                        state[C.STATE_UPPER_USED] > upper_limit
+                        or state[C.STATE_PTES_USED] > ptes_limit
+                    ):
                         # Undo this access's misses: it runs again once the pool has grown.
                         for level in range(n_levels):
                             counts[at(C.TLB_MISSES + level)] -= 1
@@ -300,8 +316,8 @@ def simulate_accesses(
                         status = C.NEED_TABLES
                         break
                     leaf_level, entry = _fault(
-                        va, pid, vma, counts, state[0:1], pool, roots, level_tables, level_shift,
-                        fanout_bits, vmas, kinds,
+                        va, pid, vma, counts, state[0:2], upper, ptes, roots, level_tables,
+                        level_shift, fanout_bits, vmas, kinds,
                     )  # fmt: skip
                     if entry == 0:
                         status = C.NO_MAPPING
@@ -310,7 +326,7 @@ def simulate_accesses(
                 counts[C.WALK_REFERENCES] += _walk_cost(
                     words, stamps, rows, walk_row0, now, leaf_level, va, pid
                 )
-                mapping_size = (entry >> 2) & 15
+                mapping_size = pagetable.tlb_size_of(entry)
                 hit_level = n_levels
 
             # Fill the levels that missed; remember the page when its entry is now in L1.
@@ -357,12 +373,12 @@ def simulate_accesses(
                 last_line = line_key
         i += 1
 
-    state[2] = rows_used
-    state[4] = last_region
-    state[5] = last_row
-    state[6] = last_page
-    state[7] = now
-    state[8] = last_line
+    state[C.STATE_ROWS_USED] = rows_used
+    state[C.STATE_LAST_REGION] = last_region
+    state[C.STATE_LAST_ROW] = last_row
+    state[C.STATE_LAST_PAGE] = last_page
+    state[C.STATE_CLOCK] = now
+    state[C.STATE_LAST_LINE] = last_line
     counts[C.TOUCHED_PAGES] += touched
     counts[C.MEMORY_ACCESSES] += memory_accesses
     counts[C.LLC_MISSES] += memory_accesses

@@ -21,6 +21,21 @@ THP_ATTEMPTS = FAULTS_BY_SIZE + SIZES  # + folio size id: THP allocations tried
 THP_FALLBACKS = THP_ATTEMPTS + SIZES  # + folio size id: of those, failed (a smaller size next)
 COUNT = THP_FALLBACKS + SIZES
 
+# Slots of the access kernel's ``state`` array: what it keeps between calls. The first two
+# are the tables taken from each page-table pool (``pagetable.USED_UPPER`` / ``USED_PTES``).
+STATE_UPPER_USED = 0
+STATE_PTES_USED = 1
+STATE_UPPER_CAP = 2
+STATE_PTES_CAP = 3
+STATE_ROWS_USED = 4
+STATE_ROWS_CAP = 5
+STATE_LAST_REGION = 6
+STATE_LAST_ROW = 7
+STATE_LAST_PAGE = 8
+STATE_CLOCK = 9
+STATE_LAST_LINE = 10
+STATE_WIDTH = 11
+
 # Kernel status codes, returned beside the index of the first access not yet simulated.
 DONE = 0
 NEED_TABLES = 1

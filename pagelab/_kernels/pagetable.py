@@ -1,8 +1,14 @@
-"""Radix page tables in one flat pool of table pages.
+"""Radix page tables in two pools of table pages, sized to what is mapped.
 
-Table ``n`` occupies ``pool[n << fanout_bits : (n + 1) << fanout_bits]``. An entry is 0 (none),
-``child << 2 | 1`` (points to a table) or ``info << 2 | 2`` (a leaf), where ``info`` is
-``tlb_size_id | folio_size_id << 4``. Level 0 is the top table (PGD).
+Tables above the PTE level live in ``upper``, one int64 per entry: 0 (none),
+``child << 2 | TABLE`` or ``info << 2 | LEAF``. PTE tables live in ``ptes``, one byte per
+entry: 0 or ``info << 2 | LEAF``. ``info`` is ``tlb_size_id | folio_size_id << 3``. A TABLE
+entry one level above the PTE level points into ``ptes``, any other into ``upper``. Table
+``n`` of a pool occupies ``pool[n << fanout_bits : (n + 1) << fanout_bits]``; level 0 is the
+top table (PGD).
+
+PTE tables are nearly all of a large footprint's tables, so a byte per entry keeps the
+simulator's page tables at an eighth of the simulated bytes.
 """
 
 from __future__ import annotations
@@ -14,16 +20,30 @@ from pagelab._kernels.config import at, inline_kernel, kernel
 
 TABLE = 1
 LEAF = 2
+SIZE_BITS = 3  # a size id (pagelab.units.PAGE_SIZES) in 3 bits
+USED_UPPER = 0  # slots of the ``used`` array: tables taken from each pool
+USED_PTES = 1
 
 
-@kernel
+@inline_kernel
 def leaf_entry(tlb_size_id: int, folio_size_id: int) -> int:
-    return ((tlb_size_id | (folio_size_id << 4)) << 2) | LEAF
+    return ((tlb_size_id | (folio_size_id << SIZE_BITS)) << 2) | LEAF
+
+
+@inline_kernel
+def tlb_size_of(entry: int) -> int:
+    return (entry >> 2) & ((1 << SIZE_BITS) - 1)
+
+
+@inline_kernel
+def folio_size_of(entry: int) -> int:
+    return (entry >> (2 + SIZE_BITS)) & ((1 << SIZE_BITS) - 1)
 
 
 @inline_kernel
 def walk(
-    pool: npt.NDArray[np.int64],
+    upper: npt.NDArray[np.int64],
+    ptes: npt.NDArray[np.uint8],
     roots: npt.NDArray[np.int64],
     pid: int,
     va: int,
@@ -35,18 +55,18 @@ def walk(
     if node < 0:
         return 0, 0
     mask = (1 << fanout_bits) - 1
-    levels = level_shift.shape[0]
-    for level in range(levels):
-        entry = pool[at((node << fanout_bits) + ((va >> level_shift[at(level)]) & mask))]
+    last = level_shift.shape[0] - 1
+    for level in range(last):
+        entry = upper[at((node << fanout_bits) + ((va >> level_shift[at(level)]) & mask))]
         if entry & 3 != TABLE:
             return level, entry
         node = entry >> 2
-    return levels - 1, 0
+    return last, np.int64(ptes[at((node << fanout_bits) + ((va >> level_shift[at(last)]) & mask))])
 
 
 @kernel
 def table_for(
-    pool: npt.NDArray[np.int64],
+    upper: npt.NDArray[np.int64],
     roots: npt.NDArray[np.int64],
     level_tables: npt.NDArray[np.int64],
     used: npt.NDArray[np.int64],
@@ -56,26 +76,29 @@ def table_for(
     level_shift: npt.NDArray[np.int64],
     fanout_bits: int,
 ) -> int:
-    """The table holding ``va``'s entry at ``target_level``, allocating tables on the way.
+    """The table holding ``va``'s entry at ``target_level``, allocating tables on the way:
+    an index into ``ptes`` for the PTE level, else into ``upper``.
 
     Returns -1 when a leaf above ``target_level`` already maps ``va``. The caller guarantees
-    the pool has room for ``target_level + 1`` more tables; ``used[0]`` counts tables.
+    both pools have room for ``target_level + 1`` more tables.
     """
     mask = (1 << fanout_bits) - 1
+    last = level_shift.shape[0] - 1
     node = roots[pid]
     if node < 0:
-        node = used[0]
-        used[0] += 1
+        node = used[USED_UPPER]
+        used[USED_UPPER] += 1
         level_tables[0] += 1
         roots[pid] = node
     for level in range(target_level):
         slot = (node << fanout_bits) + ((va >> level_shift[level]) & mask)
-        entry = pool[slot]
+        entry = upper[slot]
         if entry == 0:
-            child = used[0]
-            used[0] += 1
+            pool = USED_PTES if level + 1 == last else USED_UPPER
+            child = used[pool]
+            used[pool] += 1
             level_tables[level + 1] += 1
-            pool[slot] = (child << 2) | TABLE
+            upper[slot] = (child << 2) | TABLE
             node = child
         elif entry & 3 == TABLE:
             node = entry >> 2

@@ -110,9 +110,8 @@ def _accesses(seed: int, count: int) -> AccessChunk:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_kernel_matches_reference(case: str, room: str, monkeypatch: pytest.MonkeyPatch) -> None:
     if room == "tiny room":
-        # Page tables and regions run out of room again and again, in the middle of accesses:
+        # Regions run out of room again and again, in the middle of accesses:
         # each stop must leave its access to run again as if it had not started.
-        monkeypatch.setattr(translation, "INITIAL_TABLES", 8)
         monkeypatch.setattr(translation, "INITIAL_REGIONS", 2)
     machine_fields, policy_fields = CASES[case]
     machine = resolve_machine(MachineSpec.model_validate(machine_fields))
