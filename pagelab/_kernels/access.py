@@ -115,7 +115,7 @@ def _find_vma(vmas: I64, pid_vmas: I64, pid: int, va: int) -> int:
 @inline_kernel
 def _none(entries: npt.NDArray[np.integer], first: int, last: int) -> bool:
     """Whether entries ``first`` to ``last`` are all none."""
-    for slot in range(first, last):
+    for slot in range(first, last):  # noqa: SIM110 - numba compiles loops, not all() over generators
         if entries[slot] != 0:
             return False
     return True
