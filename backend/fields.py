@@ -1,4 +1,5 @@
-"""Request field types shared by the domains: text and JSON every database can store.
+"""Request field types shared by the domains: ids and tokens in paths, and text and JSON
+every database can store.
 
 PostgreSQL rejects NUL characters in text and JSONB, and JSON has no NaN or Infinity (which
 Python's parser accepts), so such input is refused up front with a 422 instead of failing at
@@ -10,9 +11,17 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
+from fastapi import Path, Query
 from pydantic import AfterValidator, StringConstraints
 
 MAX_JSON_DEPTH = 32
+MAX_ID = 2**63 - 1  # ids are 64-bit; a larger one would fail at the database, not with a 422
+
+# A row's id in a URL path, and an optional one in a query string.
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+OptionalIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+# A share link's token in a URL path (URL-safe base64 of at least 128 random bits).
+ShareToken = Annotated[str, Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 def _no_nul(text: str) -> str:

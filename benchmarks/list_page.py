@@ -34,8 +34,8 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from backend.db import make_engine, make_session_factory, utc_now  # noqa: E402
 from backend.experiments.models import Experiment, ExperimentTag  # noqa: E402
+from backend.migrations import upgrade_to_head  # noqa: E402
 from backend.runs.models import Run  # noqa: E402
-from backend.schema import upgrade_to_head  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 
 TARGET_S = 1.0

@@ -42,8 +42,8 @@ import pagelab
 from backend.db import make_engine, make_session_factory
 from backend.experiments import service as experiment_service
 from backend.experiments.schemas import ExperimentCreate
+from backend.migrations import upgrade_to_head
 from backend.runs import service as run_service
-from backend.schema import upgrade_to_head
 from backend.settings import Settings
 
 LIST_GOAL_P95_MS = 50.0

@@ -15,7 +15,7 @@ if config.config_file_name is not None:
 
 
 def run_migrations() -> None:
-    # backend/schema.py passes an open connection; the `alembic` command line does not.
+    # backend/migrations.py passes an open connection; the `alembic` command line does not.
     connection = config.attributes.get("connection")
     if connection is None:
         from backend.db import make_engine

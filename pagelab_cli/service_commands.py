@@ -132,7 +132,7 @@ def _display_url(url: str) -> str:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from backend.schema import upgrade_to_head
+    from backend.migrations import upgrade_to_head
     from backend.settings import get_settings
 
     settings = get_settings()

@@ -1,4 +1,11 @@
-"""Real Celery worker processes for the service tests: started, watched, killed by id."""
+"""The real services the service and browser tests run on: the database and broker chosen by
+environment, and Celery worker processes (started, watched, killed by id).
+
+``PAGELAB_TEST_DATABASE_URL`` (PostgreSQL; the database is created if missing and its schema
+rebuilt) and ``PAGELAB_TEST_BROKER_URL`` (Redis or RabbitMQ) point the suites at real
+services; without them they run on the embedded default, SQLite and the filesystem
+transport, in a temporary folder.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,54 @@ import sys
 import time
 from pathlib import Path
 
+from kombu import Exchange, Queue
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from backend.queue import QUEUE_NAME, make_celery
 from backend.settings import Settings
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_S = 60.0
+TEST_DATABASE_URL = os.environ.get("PAGELAB_TEST_DATABASE_URL", "")
+TEST_BROKER_URL = os.environ.get("PAGELAB_TEST_BROKER_URL", "")
+
+
+def recreate_postgres_database(url: str) -> None:
+    """Create the database if missing, and give it an empty public schema."""
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        found = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+        )
+        if not found:
+            connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+    engine = create_engine(target, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def fresh_database_url(home: Path, suffix: str) -> str:
+    """A new, empty database of the kind the suite runs on, named for ``suffix``."""
+    if TEST_DATABASE_URL.startswith("postgresql"):
+        base = make_url(TEST_DATABASE_URL)
+        url = base.set(database=f"{base.database}_{suffix}").render_as_string(hide_password=False)
+        recreate_postgres_database(url)
+        return url
+    return f"sqlite:///{home / f'{suffix}.db'}"
+
+
+def purge_broker(settings: Settings) -> None:
+    app = make_celery(settings)
+    with app.connection_for_write() as connection:
+        queue = Queue(QUEUE_NAME, Exchange(QUEUE_NAME), routing_key=QUEUE_NAME)
+        bound = queue(connection.default_channel)
+        bound.declare()
+        bound.purge()
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 from pydantic_core import to_json
 
@@ -20,7 +20,7 @@ from backend.experiments.schemas import (
     ExperimentSort,
     Tag,
 )
-from backend.fields import Line
+from backend.fields import Id, Line
 from backend.problems import problem_responses
 from backend.runs import exports
 from backend.runs.dispatch import send_runs
@@ -28,7 +28,6 @@ from backend.runs.schemas import RunStatus
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 
-ExperimentId = Annotated[int, Path(ge=1, le=2**63 - 1, description="An experiment's id.")]
 
 
 def _json(
@@ -116,7 +115,7 @@ def list_experiments(
 @router.get(
     "/{experiment_id}", response_model=ExperimentRead, responses=problem_responses(404, 422)
 )
-def get_experiment(experiment_id: ExperimentId, session: SessionDep) -> ExperimentRead:
+def get_experiment(experiment_id: Id, session: SessionDep) -> ExperimentRead:
     """An experiment with its runs."""
     return service.read_experiment(session, experiment_id=experiment_id)
 
@@ -127,7 +126,7 @@ def get_experiment(experiment_id: ExperimentId, session: SessionDep) -> Experime
     responses=problem_responses(401, 404, 409, 422),
 )
 def cancel_experiment(
-    experiment_id: ExperimentId, session: SessionDep, _: WriteAccessDep
+    experiment_id: Id, session: SessionDep, _: WriteAccessDep
 ) -> ExperimentRead:
     """Cancel queued runs now and ask running ones to stop."""
     service.cancel_experiment(session, experiment_id=experiment_id)
@@ -141,7 +140,7 @@ def cancel_experiment(
     responses=problem_responses(401, 404, 409, 422),
 )
 def rerun_experiment(
-    experiment_id: ExperimentId, session: SessionDep, queue: QueueDep, _: WriteAccessDep
+    experiment_id: Id, session: SessionDep, queue: QueueDep, _: WriteAccessDep
 ) -> ExperimentRead:
     """Queue the experiment's failed and cancelled runs again."""
     to_send = service.rerun_experiment(session, experiment_id=experiment_id)
@@ -157,7 +156,7 @@ def rerun_experiment(
     response_class=Response,
     responses=problem_responses(401, 404, 409, 422),
 )
-def delete_experiment(experiment_id: ExperimentId, session: SessionDep, _: WriteAccessDep) -> None:
+def delete_experiment(experiment_id: Id, session: SessionDep, _: WriteAccessDep) -> None:
     """Delete an experiment with its runs and results (cancel it first if it is active)."""
     service.delete_experiment(session, experiment_id=experiment_id)
     session.commit()
@@ -169,7 +168,7 @@ def delete_experiment(experiment_id: ExperimentId, session: SessionDep, _: Write
     responses=problem_responses(404, 422),
 )
 def export_json(
-    experiment_id: ExperimentId, session: SessionDep, response: Response
+    experiment_id: Id, session: SessionDep, response: Response
 ) -> ExperimentExport:
     """Download the experiment, its runs and every succeeded run's full result."""
     experiment = service.read_experiment(session, experiment_id=experiment_id)
@@ -187,16 +186,10 @@ def export_json(
 @router.get(
     "/{experiment_id}/export.csv",
     response_class=Response,
-    responses={
-        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"},
-        **problem_responses(404, 422),
-    },
+    responses={**exports.CSV_RESPONSE, **problem_responses(404, 422)},
 )
-def export_csv(experiment_id: ExperimentId, session: SessionDep) -> Response:
+def export_csv(experiment_id: Id, session: SessionDep) -> Response:
     """Download one CSV row per run: sweep values and summary metrics."""
     experiment = service.read_experiment(session, experiment_id=experiment_id)
-    return Response(
-        exports.runs_csv(experiment.runs),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="experiment-{experiment_id}.csv"'},
-    )
+    text = exports.runs_csv(experiment.runs)
+    return exports.csv_download(text, f"experiment-{experiment_id}.csv")

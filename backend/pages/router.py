@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter, ValidationError
@@ -18,6 +18,7 @@ from backend.deps import SessionDep
 from backend.experiments import repository as experiment_repository
 from backend.experiments import service as experiment_service
 from backend.experiments.schemas import ExperimentKind, ExperimentSort, Tag
+from backend.fields import Id, OptionalIdQuery, ShareToken
 from backend.pages import views
 from backend.pages.html import PageError, PageRoute, page
 from backend.pages.new_experiment import new_experiment_context
@@ -29,9 +30,6 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 LIST_PAGE_SIZE = 50
 # A year: the file name carries plotly.js's version, so a new version is a new URL.
 _IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
-
-Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
-OptionalId = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
 
 
 @router.get(f"/static/vendor/plotly-{PLOTLY_JS_VERSION}.min.js")
@@ -113,8 +111,8 @@ def experiment_page(
     experiment_id: Id,
     session: SessionDep,
     x: Annotated[str | None, Query(max_length=200)] = None,
-    baseline: OptionalId = None,
-    focus: OptionalId = None,
+    baseline: OptionalIdQuery = None,
+    focus: OptionalIdQuery = None,
 ) -> HTMLResponse:
     """An experiment: spec, runs with live progress, actions and plots."""
     context = views.experiment_context(
@@ -135,7 +133,7 @@ def compare_page(
     request: Request,
     session: SessionDep,
     runs: Annotated[str | None, Query(max_length=2000)] = None,
-    baseline: OptionalId = None,
+    baseline: OptionalIdQuery = None,
 ) -> HTMLResponse:
     """Any set of runs side by side: summary differences and overlaid series."""
     context = views.compare_runs_context(
@@ -147,11 +145,11 @@ def compare_page(
 @router.get("/s/{token}", response_class=HTMLResponse)
 def shared_page(
     request: Request,
-    token: Annotated[str, Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")],
+    token: ShareToken,
     session: SessionDep,
     x: Annotated[str | None, Query(max_length=200)] = None,
-    baseline: OptionalId = None,
-    focus: OptionalId = None,
+    baseline: OptionalIdQuery = None,
+    focus: OptionalIdQuery = None,
 ) -> HTMLResponse:
     """A share link: the frozen runs, read-only, for anyone who has the link."""
     context = views.shared_context(

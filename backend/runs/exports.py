@@ -7,6 +7,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from fastapi import Response
 from sqlalchemy.orm import Session
 
 from backend.problems import conflict
@@ -14,6 +15,20 @@ from backend.runs import repository
 from backend.runs.result_blob import assemble_result
 from backend.runs.schemas import ResultRead, RunRead
 from backend.runs.service import get_run
+
+# The OpenAPI description of a CSV download's success response.
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}
+}
+
+
+def csv_download(text: str, filename: str) -> Response:
+    """``text`` as a CSV file the browser saves as ``filename``."""
+    return Response(
+        text,
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def read_result(session: Session, *, run_id: int) -> ResultRead:

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 
 from backend.deps import SessionDep, WriteAccessDep
+from backend.fields import Id
 from backend.problems import problem_responses
 from backend.runs import exports, service
 from backend.runs.schemas import ResultRead, RunExport, RunRead
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
-RunId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A run's id.")]
-CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}
-}
 
 
 @router.get("/{run_id}", response_model=RunRead, responses=problem_responses(404, 422))
-def get_run(run_id: RunId, session: SessionDep) -> RunRead:
+def get_run(run_id: Id, session: SessionDep) -> RunRead:
     """A run's status, progress, attempts and summary."""
     return service.read_run(session, run_id=run_id)
 
@@ -28,7 +23,7 @@ def get_run(run_id: RunId, session: SessionDep) -> RunRead:
 @router.get(
     "/{run_id}/result", response_model=ResultRead, responses=problem_responses(404, 409, 422)
 )
-def get_result(run_id: RunId, session: SessionDep) -> ResultRead:
+def get_result(run_id: Id, session: SessionDep) -> ResultRead:
     """A succeeded run's full result: meta, summary, per-epoch series and heatmap."""
     return exports.read_result(session, run_id=run_id)
 
@@ -36,7 +31,7 @@ def get_result(run_id: RunId, session: SessionDep) -> ResultRead:
 @router.get(
     "/{run_id}/export.json", response_model=RunExport, responses=problem_responses(404, 409, 422)
 )
-def export_json(run_id: RunId, session: SessionDep, response: Response) -> RunExport:
+def export_json(run_id: Id, session: SessionDep, response: Response) -> RunExport:
     """Download the run and its full result as one JSON file."""
     export = RunExport(
         result=exports.read_result(session, run_id=run_id),
@@ -49,22 +44,18 @@ def export_json(run_id: RunId, session: SessionDep, response: Response) -> RunEx
 @router.get(
     "/{run_id}/export.csv",
     response_class=Response,
-    responses={**CSV_RESPONSE, **problem_responses(404, 409, 422)},
+    responses={**exports.CSV_RESPONSE, **problem_responses(404, 409, 422)},
 )
-def export_csv(run_id: RunId, session: SessionDep) -> Response:
+def export_csv(run_id: Id, session: SessionDep) -> Response:
     """Download the run's per-epoch series as CSV, one row per epoch."""
     text = exports.series_csv(exports.read_result(session, run_id=run_id))
-    return Response(
-        text,
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="run-{run_id}-series.csv"'},
-    )
+    return exports.csv_download(text, f"run-{run_id}-series.csv")
 
 
 @router.post(
     "/{run_id}/cancel", response_model=RunRead, responses=problem_responses(401, 404, 409, 422)
 )
-def cancel_run(run_id: RunId, session: SessionDep, _: WriteAccessDep) -> RunRead:
+def cancel_run(run_id: Id, session: SessionDep, _: WriteAccessDep) -> RunRead:
     """Cancel a queued run now, or ask a running one to stop at its next chunk."""
     run = service.cancel_run(session, run_id=run_id)
     session.commit()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Request, status
 
 from backend.deps import SessionDep, SettingsDep, WriteAccessDep
+from backend.fields import Id, ShareToken
 from backend.problems import problem_responses
 from backend.runs.schemas import ResultRead
 from backend.shares import service
@@ -14,9 +13,6 @@ from backend.shares.schemas import ShareCreate, ShareCreated, SharedView, ShareI
 
 router = APIRouter(tags=["shares"])
 
-ShareId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A share link's id.")]
-Token = Annotated[str, Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
-RunId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.post(
@@ -47,7 +43,7 @@ def create_share(
 @router.delete(
     "/shares/{share_id}", response_model=ShareInfo, responses=problem_responses(401, 404, 422)
 )
-def revoke_share(share_id: ShareId, session: SessionDep, _: WriteAccessDep) -> ShareInfo:
+def revoke_share(share_id: Id, session: SessionDep, _: WriteAccessDep) -> ShareInfo:
     """Revoke a link; it stops working at once."""
     share = service.revoke_share(session, share_id=share_id)
     session.commit()
@@ -57,7 +53,7 @@ def revoke_share(share_id: ShareId, session: SessionDep, _: WriteAccessDep) -> S
 @router.get(
     "/shared/{token}", response_model=SharedView, responses=problem_responses(404, 410, 422)
 )
-def read_shared(token: Token, session: SessionDep) -> SharedView:
+def read_shared(token: ShareToken, session: SessionDep) -> SharedView:
     """What a share link froze: its view and its runs."""
     return service.read_shared(session, token=token)
 
@@ -67,6 +63,6 @@ def read_shared(token: Token, session: SessionDep) -> SharedView:
     response_model=ResultRead,
     responses=problem_responses(404, 409, 410, 422),
 )
-def read_shared_result(token: Token, run_id: RunId, session: SessionDep) -> ResultRead:
+def read_shared_result(token: ShareToken, run_id: Id, session: SessionDep) -> ResultRead:
     """The full result of one run the link froze."""
     return service.read_shared_result(session, token=token, run_id=run_id)

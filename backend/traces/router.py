@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from backend.deps import SessionDep, SettingsDep, WriteAccessDep
+from backend.fields import Id
 from backend.problems import problem_responses
 from backend.traces import repository, service
 from backend.traces.schemas import TraceRead
@@ -17,7 +18,6 @@ from pagelab.workloads.spec import TraceFormat
 
 router = APIRouter(prefix="/traces", tags=["traces"])
 
-TraceId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A trace's id.")]
 
 UPLOAD_BODY = {
     "requestBody": {
@@ -116,7 +116,7 @@ def list_traces(
     responses=problem_responses(401, 404, 409, 422),
 )
 def delete_trace(
-    trace_id: TraceId, session: SessionDep, settings: SettingsDep, _: WriteAccessDep
+    trace_id: Id, session: SessionDep, settings: SettingsDep, _: WriteAccessDep
 ) -> None:
     """Delete a trace that no queued or running run reads."""
     file_name = service.delete_trace(session, trace_id=trace_id)

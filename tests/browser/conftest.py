@@ -24,11 +24,17 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, s
 
 from backend.auth.service import create_token
 from backend.db import make_engine, make_session_factory
-from backend.schema import upgrade_to_head
+from backend.migrations import upgrade_to_head
 from backend.settings import Settings
 
-from ..service.conftest import TEST_BROKER_URL, fresh_database_url, purge_broker
-from ..service.processes import REPO_ROOT, Workers, settings_env
+from ..real_services import (
+    REPO_ROOT,
+    TEST_BROKER_URL,
+    Workers,
+    fresh_database_url,
+    purge_broker,
+    settings_env,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -1,65 +1,30 @@
-"""Service-test fixtures: a real database and broker (chosen by environment), the API, and
-real Celery worker processes.
-
-``PAGELAB_TEST_DATABASE_URL`` (PostgreSQL; the database is created if missing and its schema
-rebuilt) and ``PAGELAB_TEST_BROKER_URL`` (Redis or RabbitMQ) point the suite at real
-services; without them it runs on the embedded default, SQLite and the filesystem transport,
-in a temporary folder.
-"""
+"""Service-test fixtures: a real database and broker (chosen by environment, see
+tests/real_services.py), the API, and real Celery worker processes."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from kombu import Exchange, Queue
-from sqlalchemy import create_engine, delete, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from backend.app import create_app
 from backend.db import make_engine, make_session_factory
+from backend.migrations import upgrade_to_head
 from backend.models import Base
-from backend.queue import QUEUE_NAME, make_celery
-from backend.schema import upgrade_to_head
 from backend.settings import Settings
 
-from .processes import Workers
-
-TEST_DATABASE_URL = os.environ.get("PAGELAB_TEST_DATABASE_URL", "")
-TEST_BROKER_URL = os.environ.get("PAGELAB_TEST_BROKER_URL", "")
-
-
-def recreate_postgres_database(url: str) -> None:
-    """Create the database if missing, and give it an empty public schema."""
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        found = connection.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
-        )
-        if not found:
-            connection.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
-    engine = create_engine(target, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
-def fresh_database_url(home: Path, suffix: str) -> str:
-    """A new, empty database of the kind the suite runs on, named for ``suffix``."""
-    if TEST_DATABASE_URL.startswith("postgresql"):
-        base = make_url(TEST_DATABASE_URL)
-        url = base.set(database=f"{base.database}_{suffix}").render_as_string(hide_password=False)
-        recreate_postgres_database(url)
-        return url
-    return f"sqlite:///{home / f'{suffix}.db'}"
+from ..real_services import (
+    TEST_BROKER_URL,
+    TEST_DATABASE_URL,
+    Workers,
+    purge_broker,
+    recreate_postgres_database,
+)
 
 
 @pytest.fixture(scope="session")
@@ -79,15 +44,6 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     )
     upgrade_to_head(settings)
     return settings
-
-
-def purge_broker(settings: Settings) -> None:
-    app = make_celery(settings)
-    with app.connection_for_write() as connection:
-        queue = Queue(QUEUE_NAME, Exchange(QUEUE_NAME), routing_key=QUEUE_NAME)
-        bound = queue(connection.default_channel)
-        bound.declare()
-        bound.purge()
 
 
 @pytest.fixture(autouse=True)

@@ -17,9 +17,9 @@ from backend.runs.models import Run, RunResult
 from backend.settings import Settings
 from worker.maintenance import MaintenanceLoop
 
+from ..real_services import Workers
 from .conftest import make_client
 from .helpers import LONG_ACCESSES, assert_problem, long_spec, tiny_spec, wait_for
-from .processes import Workers
 
 # Short, so a dead worker's run is noticed within the test; live runs beat every 0.1 s here
 # (the tests' progress interval).

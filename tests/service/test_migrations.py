@@ -12,11 +12,11 @@ from sqlalchemy import inspect
 
 import migrations
 from backend.db import make_engine
+from backend.migrations import upgrade_to_head
 from backend.models import Base
-from backend.schema import upgrade_to_head
 from backend.settings import Settings
 
-from .conftest import fresh_database_url
+from ..real_services import fresh_database_url
 
 
 def test_upgrade_builds_the_models_schema_and_downgrade_removes_it(tmp_path: Path) -> None:

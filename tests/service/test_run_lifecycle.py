@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from backend.runs.models import Run, RunResult
 from backend.settings import Settings
 
+from ..real_services import Workers
 from .helpers import tiny_spec, wait_for
-from .processes import Workers
 
 # Long enough for several progress writes (every 0.1 s in tests) on a fast machine.
 LIFECYCLE_ACCESSES = 48_000_000

@@ -22,10 +22,10 @@ from schemathesis.specs.openapi.checks import (
 from backend.app import create_app
 from backend.auth.service import create_token
 from backend.db import make_engine, make_session_factory
-from backend.schema import upgrade_to_head
+from backend.migrations import upgrade_to_head
 from backend.settings import Settings
 
-from .conftest import fresh_database_url
+from ..real_services import fresh_database_url
 
 CHECKS = [
     not_a_server_error,
