@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from frontend.figures import RunView, headline_metrics
-
-# Metrics the workload fixes rather than the policy: a difference is neither good nor bad.
-_NEUTRAL = frozenset({"accesses", "epochs", "touched_bytes"})
+from frontend.figures.metrics import lower_is_better
 
 
 @dataclass(frozen=True)
@@ -27,18 +25,11 @@ class SummaryRow:
     cells: tuple[Cell, ...]
 
 
-def _lower_is_better(metric: str) -> bool | None:
-    if metric in _NEUTRAL:
-        return None
-    # Ratios here are shares of something good (fast-tier accesses, 1 GiB allocations).
-    return not metric.endswith("_ratio")
-
-
 def _cell(metric: str, value: float | None, reference: float | None) -> Cell:
     if value is None or reference is None or value == reference:
         return Cell(value, None, "")
     change = (value - reference) / abs(reference) if reference else None
-    lower_better = _lower_is_better(metric)
+    lower_better = lower_is_better(metric)
     if lower_better is None:
         return Cell(value, change, "differs")
     better = value < reference if lower_better else value > reference
@@ -50,7 +41,7 @@ def summary_rows(runs: Sequence[RunView]) -> list[SummaryRow]:
     if not runs:
         return []
     headline = headline_metrics(runs)
-    others = sorted({name for run in runs for name in run.result.summary} - set(headline))
+    others = sorted({name for run in runs for name in run.metrics} - set(headline))
     rows = []
     for metric in [*headline, *others]:
         reference = runs[0].summary_value(metric)

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from frontend.figures.chart import Chart
+from frontend.figures.grid import plot_text, short_path, value_text
 from frontend.figures.layout import TEMPLATE, new_figure, run_color
 from frontend.figures.metrics import axis_title, metric_label, unit_for
 from frontend.figures.runs import RunView
@@ -34,11 +35,14 @@ HEADLINE_METRICS = (
     "thp_1g_alloc_success_ratio",
 )
 _BAR_COLUMNS = 3
+# Longer run labels are replaced by run numbers on bar axes (the full label is on hover):
+# three charts share a row, so a label must fit a third of the page without turning.
+_BAR_LABEL_CHARS = 12
 
 
 def headline_metrics(runs: Sequence[RunView]) -> list[str]:
     """Headline metrics that at least one run reports, in HEADLINE_METRICS order."""
-    present = sorted({name for run in runs for name in run.result.summary})
+    present = sorted({name for run in runs for name in run.metrics})
     chosen: list[str] = []
     for entry in HEADLINE_METRICS:
         if isinstance(entry, str):
@@ -55,6 +59,8 @@ def summary_bars_chart(runs: Sequence[RunView]) -> Chart | None:
         return None
     rows = math.ceil(len(metrics) / _BAR_COLUMNS)
     units = {name: unit_for(name, _reported(runs, name)) for name in metrics}
+    fits = all(len(run.label) <= _BAR_LABEL_CHARS for run in runs)
+    names = [plot_text(run.label if fits else run.short_name) for run in runs]
     figure = make_subplots(
         rows=rows,
         cols=_BAR_COLUMNS,
@@ -65,20 +71,20 @@ def summary_bars_chart(runs: Sequence[RunView]) -> Chart | None:
     for index, name in enumerate(metrics):
         unit = units[name]
         reporting = [
-            (position, run.label, value)
+            (position, run, value)
             for position, run in enumerate(runs)
             if (value := run.summary_value(name)) is not None
         ]
         figure.add_trace(
             go.Bar(
-                x=[label for _, label, _ in reporting],
+                x=[names[position] for position, _, _ in reporting],
                 y=[value / unit.divisor for _, _, value in reporting],
-                customdata=[value for _, _, value in reporting],
+                customdata=[[plot_text(run.label), value] for _, run, value in reporting],
                 marker={"color": [run_color(position) for position, _, _ in reporting]},
                 name=metric_label(name),
                 hovertemplate=(
-                    f"%{{x}}<br>%{{customdata:{unit.hover_format}}}{unit.hover_suffix}"
-                    "<extra></extra>"
+                    f"%{{customdata[0]}}<br>%{{customdata[1]:{unit.hover_format}}}"
+                    f"{unit.hover_suffix}<extra></extra>"
                 ),
                 showlegend=False,
             ),
@@ -87,13 +93,13 @@ def summary_bars_chart(runs: Sequence[RunView]) -> Chart | None:
         )
     figure.update_layout(template=TEMPLATE, height=80 + 240 * rows, margin={"t": 50})
     figure.update_annotations(font={"size": 12})
-    figure.update_xaxes(type="category")
+    figure.update_xaxes(type="category", tickangle=0)
     return Chart("summary-bars", "Summary metrics per run", figure)
 
 
 def sweep_metrics(runs: Sequence[RunView]) -> list[str]:
     """What sweep lines show: runtime, the last TLB level's misses, walk cycles and bloat."""
-    present = {name for run in runs for name in run.result.summary}
+    present = {name for run in runs for name in run.metrics}
     tlb_levels = sorted(name for name in present if re.fullmatch(r"tlb_\w+_misses", name))
     wanted = ["est_runtime_ns", *tlb_levels[-1:], "walk_cycles", "bloat_bytes"]
     return [name for name in wanted if name in present]
@@ -128,10 +134,10 @@ def sweep_chart(
             points = _line_points(runs, name, x_axis, x_values, fixed)
             if not points:
                 continue
-            label = _combination_label(fixed) or metric_label(name)
+            label = plot_text(_combination_label(fixed)) or metric_label(name)
             figure.add_trace(
                 go.Scatter(
-                    x=[_category(value) for value, _ in points],
+                    x=[plot_text(_category(value)) for value, _ in points],
                     y=[raw / unit.divisor for _, raw in points],
                     customdata=[raw for _, raw in points],
                     mode="lines+markers",
@@ -140,7 +146,7 @@ def sweep_chart(
                     showlegend=column == 1,
                     line={"color": run_color(line_index)},
                     hovertemplate=(
-                        f"{_short_path(x_axis)} = %{{x}}<br>"
+                        f"{short_path(x_axis)} = %{{x}}<br>"
                         f"%{{customdata:{unit.hover_format}}}{unit.hover_suffix}"
                     ),
                 ),
@@ -157,11 +163,11 @@ def sweep_chart(
     figure.update_xaxes(
         type="category",
         categoryorder="array",
-        categoryarray=[_category(value) for value in x_values],
-        title={"text": _short_path(x_axis)},
+        categoryarray=[plot_text(_category(value)) for value in x_values],
+        title={"text": short_path(x_axis)},
     )
     figure.update_annotations(font={"size": 12})
-    return Chart("sweep", f"Metrics against {_short_path(x_axis)}", figure)
+    return Chart("sweep", f"Metrics against {short_path(x_axis)}", figure)
 
 
 def bloat_speedup_chart(runs: Sequence[RunView], baseline: RunView) -> Chart | None:
@@ -176,7 +182,7 @@ def bloat_speedup_chart(runs: Sequence[RunView], baseline: RunView) -> Chart | N
     unit = unit_for("bloat_bytes", bloats)
     figure = new_figure(
         height_px=380,
-        xaxis={"title": {"text": f"Speed-up over {baseline.label} (×)"}},
+        xaxis={"title": {"text": f"Speed-up over {plot_text(baseline.label)} (×)"}},
         yaxis={"title": {"text": f"Bloat ({unit.name})"}, "rangemode": "tozero"},
         shapes=[
             {
@@ -208,7 +214,7 @@ def bloat_speedup_chart(runs: Sequence[RunView], baseline: RunView) -> Chart | N
                     "color": run_color(index),
                     "symbol": "diamond" if run is baseline else "circle",
                 },
-                name=run.label,
+                name=plot_text(run.label),
                 hovertemplate=(
                     "speed-up ×%{x:.4f}<br>bloat %{customdata[0]:,} bytes"
                     "<br>runtime %{customdata[1]:,} ns"
@@ -242,13 +248,8 @@ def _line_points(
 
 
 def _category(value: Any) -> str:
-    return str(value)
-
-
-def _short_path(path: str) -> str:
-    """``policy.base_page`` → ``base_page``: the last part is what users recognise."""
-    return path.rsplit(".", 1)[-1]
+    return value_text(value)
 
 
 def _combination_label(fixed: Mapping[str, Any]) -> str:
-    return ", ".join(f"{_short_path(path)}={value}" for path, value in fixed.items())
+    return ", ".join(f"{short_path(path)}={value}" for path, value in fixed.items())

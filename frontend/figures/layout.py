@@ -50,3 +50,20 @@ def new_figure(*, height_px: int = 320, **layout: Any) -> go.Figure:
     figure = go.Figure()
     figure.update_layout(template=TEMPLATE, height=height_px, **layout)
     return figure
+
+
+def dropdown_menu(buttons: list[dict[str, Any]], *, y: float, pad_bottom_px: int) -> dict[str, Any]:
+    """A dropdown at the plot's top left, ``pad_bottom_px`` above ``y`` (paper coordinates)."""
+    return {
+        "type": "dropdown",
+        "buttons": buttons,
+        "active": 0,
+        "showactive": True,
+        "x": 0,
+        "xanchor": "left",
+        "y": y,
+        "yanchor": "bottom",
+        "pad": {"t": 0, "b": pad_bottom_px},
+        "bgcolor": "#f6f8fa",
+        "bordercolor": "#d1d9e0",
+    }

@@ -109,6 +109,18 @@ def unit_for(name: str, values: Iterable[float]) -> Unit:
     return Unit("count", 1, "")
 
 
+# Metrics the workload fixes rather than the policy: a difference is neither good nor bad.
+_NEUTRAL = frozenset({"accesses", "epochs", "touched_bytes"})
+
+
+def lower_is_better(metric: str) -> bool | None:
+    """True for costs, False for shares of something good, None where neither applies."""
+    if metric in _NEUTRAL:
+        return None
+    # Ratios here are shares of something good (fast-tier accesses, 1 GiB allocations).
+    return not metric.endswith("_ratio")
+
+
 def axis_title(name: str, unit: Unit) -> str:
     return f"{metric_label(name)} ({unit.name})"
 

@@ -11,7 +11,8 @@ from typing import Any
 import plotly.graph_objects as go
 
 from frontend.figures.chart import Chart
-from frontend.figures.layout import new_figure, run_color
+from frontend.figures.grid import plot_text
+from frontend.figures.layout import dropdown_menu, new_figure, run_color
 from frontend.figures.metrics import (
     metric_label,
     page_size_of_resident_column,
@@ -24,6 +25,16 @@ from pagelab.units import size_bytes
 _X_COLUMN = "accesses_end"
 _INDEX_COLUMNS = frozenset({"epoch", _X_COLUMN})
 _MARKERS_UP_TO_EPOCHS = 60
+# Points drawn per line at most; longer series are thinned for drawing (downloads keep all).
+MAX_DRAWN_POINTS = 400
+
+
+def drawn_indices(length: int, limit: int = MAX_DRAWN_POINTS) -> list[int]:
+    """Evenly spaced indices into a series of ``length``, always keeping the last one."""
+    if length <= limit:
+        return list(range(length))
+    step = (length - 1) / (limit - 1)
+    return sorted({round(position * step) for position in range(limit)})
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,7 @@ def series_panels(runs: Sequence[RunView]) -> list[SeriesPanel]:
     """The panels worth drawing for these runs: only columns some run actually has."""
     present: list[str] = []
     for run in runs:
-        present += [name for name in run.result.series if name not in present]
+        present += [name for name in run.series if name not in present]
     candidates = [
         name
         for name in present
@@ -97,9 +108,7 @@ def series_chart(panel: SeriesPanel, runs: Sequence[RunView]) -> Chart:
     every chart) for one column at a time, and a menu above the plot picks the column, so
     the legend names runs only.
     """
-    values = [
-        value for run in runs for name in panel.columns for value in run.result.series.get(name, [])
-    ]
+    values = [value for run in runs for name in panel.columns for value in run.series.get(name, [])]
     unit = unit_for(panel.columns[0], values)
     overlaid = len(runs) > 1
     first = panel.columns[0]
@@ -116,19 +125,28 @@ def series_chart(panel: SeriesPanel, runs: Sequence[RunView]) -> Chart:
     trace_columns: list[str] = []
     for column_index, name in enumerate(panel.columns):
         for run_index, run in enumerate(runs):
-            series = run.result.series
+            series = run.series
             if name not in series or _X_COLUMN not in series:
                 continue
-            raw = series[name]
-            epochs = series.get("epoch", list(range(len(raw))))
+            kept = drawn_indices(len(series[name]))
+            raw = [series[name][index] for index in kept]
+            epochs = [series.get("epoch", range(len(series[name])))[index] for index in kept]
             figure.add_trace(
                 go.Scatter(
-                    x=series[_X_COLUMN],
+                    x=[series[_X_COLUMN][index] for index in kept],
                     y=[value / unit.divisor for value in raw],
                     customdata=[[value, epoch] for value, epoch in zip(raw, epochs, strict=True)],
-                    name=run.label if overlaid else metric_label(name),
+                    name=plot_text(run.label) if overlaid else metric_label(name),
                     visible=column_index == 0 or not overlaid,
-                    mode="lines+markers" if len(raw) <= _MARKERS_UP_TO_EPOCHS else "lines",
+                    # One epoch is a value, not a series: a point, never a line to nowhere.
+                    mode=(
+                        "markers"
+                        if len(raw) == 1
+                        else "lines+markers"
+                        if len(raw) <= _MARKERS_UP_TO_EPOCHS
+                        else "lines"
+                    ),
+                    marker={"size": 9 if len(raw) == 1 else 6},
                     line={"color": run_color(run_index if overlaid else column_index)},
                     hovertemplate=(
                         f"{metric_label(name)}: %{{customdata[0]:{unit.hover_format}}}"
@@ -143,7 +161,15 @@ def series_chart(panel: SeriesPanel, runs: Sequence[RunView]) -> Chart:
             updatemenus=[_column_menu(panel, trace_columns, unit.name)],
             margin={"t": 50},
         )
-    return Chart(f"series-{panel.key}", panel.title, figure)
+    single = [run for run in runs if len(run.series.get(_X_COLUMN, [])) == 1]
+    note = ""
+    if single:
+        note = (
+            " · one epoch: shown as a point"
+            if len(runs) == 1
+            else (f" · {len(single)} of {len(runs)} runs have one epoch: shown as points")
+        )
+    return Chart(f"series-{panel.key}", panel.title + note, figure)
 
 
 def _column_menu(panel: SeriesPanel, trace_columns: list[str], unit_name: str) -> dict[str, Any]:
@@ -160,24 +186,12 @@ def _column_menu(panel: SeriesPanel, trace_columns: list[str], unit_name: str) -
         for name in panel.columns
         if name in trace_columns
     ]
-    return {
-        "type": "dropdown",
-        "buttons": buttons,
-        "active": 0,
-        "showactive": True,
-        "x": 0,
-        "xanchor": "left",
-        "y": 1.03,
-        "yanchor": "bottom",
-        "pad": {"t": 0, "b": 0},
-        "bgcolor": "#f6f8fa",
-        "bordercolor": "#d1d9e0",
-    }
+    return dropdown_menu(buttons, y=1.03, pad_bottom_px=0)
 
 
 def page_size_chart(run: RunView) -> Chart | None:
     """Resident memory stacked by the page size mapping it; None if the run has no such columns."""
-    series = run.result.series
+    series = run.series
     columns = sorted(
         (name for name in series if page_size_of_resident_column(name)),
         key=lambda name: size_bytes(page_size_of_resident_column(name) or "0"),
@@ -190,12 +204,30 @@ def page_size_chart(run: RunView) -> Chart | None:
         yaxis={"title": {"text": f"Resident memory ({unit.name})"}},
         hovermode="x unified",
     )
+    kept = drawn_indices(len(series[_X_COLUMN]))
+    if len(kept) == 1:
+        # One epoch: a bar per page size, not a stack of areas one point wide.
+        sizes = [f"{page_size_of_resident_column(name)} pages" for name in columns]
+        figure.update_layout(hovermode="closest", showlegend=False)
+        figure.update_xaxes(title={"text": "Mapped by"}, type="category")
+        figure.add_trace(
+            go.Bar(
+                x=sizes,
+                y=[series[name][0] / unit.divisor for name in columns],
+                customdata=[series[name][0] for name in columns],
+                marker={"color": [run_color(index) for index in range(len(columns))]},
+                hovertemplate=f"%{{x}}: %{{customdata:,}}{unit.hover_suffix}<extra></extra>",
+            )
+        )
+        return Chart("page-sizes", "Resident memory by page size · one epoch", figure)
+    kept = drawn_indices(len(series[_X_COLUMN]))
     for index, name in enumerate(columns):
+        raw = [series[name][position] for position in kept]
         figure.add_trace(
             go.Scatter(
-                x=series[_X_COLUMN],
-                y=[value / unit.divisor for value in series[name]],
-                customdata=series[name],
+                x=[series[_X_COLUMN][position] for position in kept],
+                y=[value / unit.divisor for value in raw],
+                customdata=raw,
                 name=f"{page_size_of_resident_column(name)} pages",
                 stackgroup="page-size",
                 mode="lines",

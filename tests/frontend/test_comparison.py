@@ -24,7 +24,11 @@ def test_bars_one_subplot_per_headline_metric_and_only_runs_that_report_it() -> 
     assert list(bars) == ["Estimated runtime", "TLB L2 misses", "Bloat"]
     assert list(bars["Bloat"].x) == ["4K"]
     assert list(bars["Estimated runtime"].y) == [2.0, 1.0]  # seconds
-    assert list(bars["Estimated runtime"].customdata) == [2e9, 1e9]  # exact ns on hover
+    # The full label and the exact ns on hover.
+    assert [list(point) for point in bars["Estimated runtime"].customdata] == [
+        ["4K", 2e9],
+        ["64K", 1e9],
+    ]
     titles = [annotation.text for annotation in chart.figure.layout.annotations]
     assert titles == ["Estimated runtime (s)", "TLB L2 misses (count)", "Bloat (bytes)"]
 
