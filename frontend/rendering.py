@@ -12,7 +12,8 @@ from plotly.io.json import to_json_plotly
 
 from frontend import formatting
 from frontend.assets import PLOTLY_JS_URL, asset_url
-from frontend.figures.metrics import metric_label
+from frontend.chart_sets import run_choices
+from frontend.figures.metrics import lower_is_better, metric_label
 from pagelab import ENGINE_VERSION
 
 # Scripts only from this origin (our app.js and the vendored plotly.js), no inline script and
@@ -45,6 +46,12 @@ def query(current: Mapping[str, Any], **changes: Any) -> str:
     return urlencode({key: value for key, value in merged.items() if value not in (None, "")})
 
 
+def better_direction(metric: str) -> str:
+    """``lower``, ``higher`` or empty: which end of a table column is the good one."""
+    lower = lower_is_better(metric)
+    return "" if lower is None else "lower" if lower else "higher"
+
+
 @cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -70,7 +77,12 @@ def environment() -> jinja2.Environment:
         help_text=formatting.help_text,
     )
     env.globals.update(
-        asset=asset_url, plotly_js_url=PLOTLY_JS_URL, engine_version=ENGINE_VERSION, query=query
+        asset=asset_url,
+        plotly_js_url=PLOTLY_JS_URL,
+        engine_version=ENGINE_VERSION,
+        query=query,
+        run_choices=run_choices,
+        better=better_direction,
     )
     return env
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
@@ -34,7 +35,35 @@ def run_views(
 ) -> dict[int, RunView]:
     """RunViews of the runs that succeeded (the others have no result to plot), by run id."""
     return {
-        run.id: RunView(labels[run.id], load_result(session, run.id), run.params)
+        run_id: with_result(session, view)
+        for run_id, view in summary_views(runs, labels, number_by_id=True).items()
+    }
+
+
+def summary_views(
+    runs: Sequence[RunRead], labels: dict[int, str], *, number_by_id: bool = False
+) -> dict[int, RunView]:
+    """RunViews of the succeeded runs from their stored summaries alone: no result is read.
+
+    Runs are numbered as their table numbers them (``#`` point number), or by run id where
+    they come from several experiments.
+    """
+    return {
+        run.id: RunView(
+            labels[run.id],
+            None,
+            run.params,
+            summary=run.summary or {},
+            number=f"#{run.id if number_by_id else run.point_index + 1}",
+            run_id=run.id,
+        )
         for run in runs
         if run.status == "succeeded"
     }
+
+
+def with_result(session: Session, view: RunView) -> RunView:
+    """``view`` with its full result (series, heatmap) read from the database."""
+    if view.result is not None or view.run_id is None:
+        return view
+    return dataclasses.replace(view, result=load_result(session, view.run_id))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter, ValidationError
@@ -42,6 +42,32 @@ router.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 
 T = TypeVar("T")
+
+ChoiceText = Annotated[str | None, Query(max_length=200)]
+
+
+def _view_choices(
+    x: ChoiceText = None,
+    color: ChoiceText = None,
+    metric: ChoiceText = None,
+    pareto: ChoiceText = None,
+    overlay: ChoiceText = None,
+    baseline: OptionalIdQuery = None,
+    focus: OptionalIdQuery = None,
+) -> views.ViewChoices:
+    """The chart choices a page's query carries; blank ones are defaults."""
+    return views.ViewChoices(
+        x_axis=x or None,
+        color_axis=color or None,
+        metric=metric or None,
+        pareto=pareto or None,
+        overlay=overlay or None,
+        baseline_id=baseline,
+        focus_id=focus,
+    )
+
+
+Choices = Annotated[views.ViewChoices, Depends(_view_choices)]
 
 
 def _choice(adapter: TypeAdapter[T], value: str | None, field: str) -> T | None:
@@ -110,14 +136,10 @@ def experiment_page(
     request: Request,
     experiment_id: Id,
     session: SessionDep,
-    x: Annotated[str | None, Query(max_length=200)] = None,
-    baseline: OptionalIdQuery = None,
-    focus: OptionalIdQuery = None,
+    choices: Choices,
 ) -> HTMLResponse:
     """An experiment: spec, runs with live progress, actions and plots."""
-    context = views.experiment_context(
-        session, experiment_id=experiment_id, x_axis=x, baseline_id=baseline, focus_id=focus
-    )
+    context = views.experiment_context(session, experiment_id=experiment_id, choices=choices)
     return page(request, "experiment.html", with_plots=True, read_only=False, **context)
 
 
@@ -147,14 +169,10 @@ def shared_page(
     request: Request,
     token: ShareToken,
     session: SessionDep,
-    x: Annotated[str | None, Query(max_length=200)] = None,
-    baseline: OptionalIdQuery = None,
-    focus: OptionalIdQuery = None,
+    choices: Choices,
 ) -> HTMLResponse:
     """A share link: the frozen runs, read-only, for anyone who has the link."""
-    context = views.shared_context(
-        session, token=token, x_axis=x, baseline_id=baseline, focus_id=focus
-    )
+    context = views.shared_context(session, token=token, choices=choices)
     return page(request, "shared.html", with_plots=True, **context)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,12 +13,18 @@ from backend.experiments import repository as experiment_repository
 from backend.experiments import service as experiment_service
 from backend.experiments.schemas import ExperimentRead
 from backend.pages.html import PageError
-from backend.pages.results import run_labels, run_views
+from backend.pages.results import run_labels, run_views, summary_views, with_result
 from backend.runs import service as run_service
 from backend.runs.schemas import RunRead
 from backend.shares import repository as share_repository
 from backend.shares import service as share_service
-from frontend.chart_sets import comparison_charts, run_detail_charts, single_run_charts
+from frontend.chart_sets import (
+    comparison_charts,
+    overlay_charts,
+    run_detail_charts,
+    single_run_charts,
+    sweep_overview,
+)
 from frontend.figures import RunView, headline_metrics
 from frontend.summary_table import spec_differences, summary_rows
 
@@ -41,26 +48,39 @@ def _pick_run(views: Mapping[int, RunView], wanted: int | None, parameter: str) 
     return views[wanted]
 
 
+@dataclass(frozen=True)
+class ViewChoices:
+    """What the user chose above an experiment's charts (query parameters); None: default."""
+
+    x_axis: str | None = None
+    color_axis: str | None = None
+    metric: str | None = None
+    pareto: str | None = None
+    overlay: str | None = None
+    baseline_id: int | None = None
+    focus_id: int | None = None
+
+    def selection(self) -> dict[str, Any]:
+        """What the page's links and forms carry over when they change one choice."""
+        return {
+            "x": self.x_axis,
+            "color": self.color_axis,
+            "metric": self.metric,
+            "pareto": self.pareto,
+            "overlay": self.overlay,
+            "baseline": self.baseline_id,
+            "focus": self.focus_id,
+        }
+
+
 def experiment_context(
-    session: Session,
-    *,
-    experiment_id: int,
-    x_axis: str | None,
-    baseline_id: int | None,
-    focus_id: int | None,
+    session: Session, *, experiment_id: int, choices: ViewChoices
 ) -> dict[str, Any]:
     experiment = experiment_service.read_experiment(session, experiment_id=experiment_id)
     return {
         "experiment": experiment,
         "shares": share_repository.active_for_runs(session, [run.id for run in experiment.runs]),
-        **_runs_context(
-            session,
-            experiment,
-            experiment.runs,
-            x_axis=x_axis,
-            baseline_id=baseline_id,
-            focus_id=focus_id,
-        ),
+        **_runs_context(session, experiment, experiment.runs, choices=choices),
     }
 
 
@@ -69,24 +89,37 @@ def _runs_context(
     experiment: ExperimentRead,
     runs: Sequence[RunRead],
     *,
-    x_axis: str | None,
-    baseline_id: int | None,
-    focus_id: int | None,
+    choices: ViewChoices,
 ) -> dict[str, Any]:
-    """Runs table, charts across runs and the focused run's own charts."""
+    """Runs table, charts across runs and the focused run's own charts.
+
+    Views across runs are drawn from the stored summaries; full results are read only for
+    the few runs overlaid per epoch and the focused run.
+    """
     labels = run_labels(runs)
-    views = run_views(session, runs, labels)
+    views = summary_views(runs, labels)
     # Path order, as in the run labels: stored JSON may not keep the order given.
     axes = dict(sorted((experiment.sweep or {}).items()))
-    if x_axis is not None and x_axis not in axes:
-        raise PageError(400, f"x: {x_axis!r} is not swept here; choose one of {list(axes)}")
-    chosen_x = x_axis or next(iter(axes), None)
-    baseline = _pick_run(views, baseline_id, "baseline")
-    focus = _pick_run(views, focus_id, "focus")
+    if choices.x_axis is not None and choices.x_axis not in axes:
+        raise PageError(400, f"x: {choices.x_axis!r} is not swept here; choose one of {list(axes)}")
+    baseline = _pick_run(views, choices.baseline_id, "baseline")
+    focus_view = _pick_run(views, choices.focus_id, "focus")
+    focus = with_result(session, focus_view) if focus_view else None
+    overview = sweep_overview(
+        list(views.values()),
+        declared=axes,
+        metric=choices.metric,
+        x_path=choices.x_axis,
+        color_path=choices.color_axis,
+        pair=choices.pareto,
+        overlay=choices.overlay,
+        baseline=baseline,
+    )
+    series_note = ""
     if len(views) > 1:
-        charts = comparison_charts(
-            list(views.values()), axes=axes, x_axis=chosen_x, baseline=baseline
-        )
+        overlaid = [with_result(session, views[run_id]) for run_id in overview.overlay_run_ids]
+        series, series_note = overlay_charts(overlaid, overview.axes)
+        charts = overview.charts + series
         focus_charts = run_detail_charts(focus) if focus else []
     else:
         charts, focus_charts = [], single_run_charts(focus) if focus else []
@@ -96,11 +129,11 @@ def _runs_context(
         "views": views,
         "metrics": table_metrics(list(views.values())),
         "axes": axes,
-        "x_axis": chosen_x,
-        # What the page's links carry over when they change one choice.
-        "selection": {"x": x_axis, "baseline": baseline_id, "focus": focus_id},
+        "overview": overview,
+        "series_note": series_note,
+        "selection": choices.selection(),
         "baseline": baseline,
-        "focus": focus,
+        "focus": focus_view,
         "charts": charts,
         "focus_charts": focus_charts,
         "run_ids": ",".join(str(run.id) for run in runs),
@@ -182,9 +215,7 @@ def shared_context(
     session: Session,
     *,
     token: str,
-    x_axis: str | None,
-    baseline_id: int | None,
-    focus_id: int | None,
+    choices: ViewChoices,
 ) -> dict[str, Any]:
     """A share link's frozen runs, in the view it was made from; nothing else is read."""
     shared = share_service.read_shared(session, token=token)
@@ -212,14 +243,7 @@ def shared_context(
             **base,
             "layout": "experiment",
             "experiment": frozen,
-            **_runs_context(
-                session,
-                frozen,
-                shared.runs,
-                x_axis=x_axis,
-                baseline_id=baseline_id,
-                focus_id=focus_id,
-            ),
+            **_runs_context(session, frozen, shared.runs, choices=choices),
         }
     if len(shared.runs) == 1:
         run = shared.runs[0]
@@ -236,5 +260,5 @@ def shared_context(
     return {
         **base,
         "layout": "compare",
-        **compare_context(session, runs=shared.runs, baseline_id=baseline_id),
+        **compare_context(session, runs=shared.runs, baseline_id=choices.baseline_id),
     }

@@ -88,8 +88,169 @@
         toImageButtonOptions: { format: "png", filename: element.dataset.fileName, scale: 2 },
       };
       window.Plotly.newPlot(element, figure.data, figure.layout, config).then(() => {
+        declutter(element);
+        element.on("plotly_afterplot", () => declutter(element));
+        if (figure.layout.meta && figure.layout.meta.run_ids) watchBrush(element);
         element.dataset.drawn = "true";
       });
+    }
+  }
+
+  // Point labels (a Pareto front's run numbers, heatmap cell values) are placed by Plotly
+  // wherever the data puts them; hide each one that would overlap a text already shown, so
+  // no two labels are drawn on top of each other. Hover still names every point.
+  const MOVABLE_TEXT = ".textpoint text, .heatmap-label text, g.hm text";
+
+  function overlaps(a, b) {
+    return a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  }
+
+  function declutter(element) {
+    const movable = new Set(element.querySelectorAll(MOVABLE_TEXT));
+    for (const text of movable) text.style.display = "";
+    const kept = [];
+    for (const text of element.querySelectorAll(".main-svg text")) {
+      if (movable.has(text) || !text.textContent.trim()) continue;
+      const box = text.getBoundingClientRect();
+      if (box.width && box.height) kept.push(box);
+    }
+    for (const text of movable) {
+      const box = text.getBoundingClientRect();
+      if (!box.width || !text.textContent.trim()) continue;
+      if (kept.some((other) => overlaps(box, other))) text.style.display = "none";
+      else kept.push(box);
+    }
+  }
+
+  // ---------- brushing: parallel coordinates filter the run table ----------
+
+  // Box-selecting points on one or more axes of the parallel coordinates keeps the runs
+  // that have a selected point on every axis touched; the run table shows only those.
+  function watchBrush(element) {
+    const clear = document.querySelector("button[data-action=clear-brush]");
+    const apply = (points) => {
+      const byAxis = new Map();
+      for (const point of points || []) {
+        if (!point.customdata) continue;
+        if (!byAxis.has(point.x)) byAxis.set(point.x, new Set());
+        byAxis.get(point.x).add(Number(point.customdata[0]));
+      }
+      const sets = [...byAxis.values()];
+      for (const row of document.querySelectorAll("#runs tbody tr[data-run-id]")) {
+        const id = Number(row.dataset.runId);
+        const out = sets.length > 0 && !sets.every((set) => set.has(id));
+        if (out) row.dataset.brushedOut = "true";
+        else delete row.dataset.brushedOut;
+      }
+      if (clear) clear.hidden = sets.length === 0;
+      countShownRuns();
+    };
+    element.on("plotly_selected", (event) => apply(event ? event.points : []));
+    element.on("plotly_deselect", () => apply([]));
+    if (clear) {
+      clear.addEventListener("click", () => {
+        const traces = element.data.map((_, index) => index);
+        window.Plotly.relayout(element, { selections: [] })
+          .then(() => window.Plotly.restyle(element, { selectedpoints: [null] }, traces))
+          .then(() => apply([]));
+      });
+    }
+  }
+
+  // ---------- run table: sort, filter, colour ----------
+
+  function cellValue(cell) {
+    if (!cell) return "";
+    const raw = cell.dataset.value;
+    const number = raw === undefined ? NaN : Number(raw);
+    return Number.isFinite(number) ? number : cell.textContent.trim().toLowerCase();
+  }
+
+  function countShownRuns() {
+    const rows = [...document.querySelectorAll("#runs tbody tr[data-run-id]")];
+    const shown = rows.filter((row) => !row.dataset.brushedOut && !row.dataset.filteredOut).length;
+    const counter = document.getElementById("runs-shown");
+    if (counter) counter.textContent = shown === rows.length ? `${rows.length} runs` : `${shown} of ${rows.length} runs shown`;
+  }
+
+  // "<1e6", ">=3", "64k": a number after a comparison, else text the cell must contain.
+  function matches(cell, query) {
+    const match = /^\s*(<=|>=|<|>|=)\s*(-?[\d.]+(?:e[+-]?\d+)?)\s*$/i.exec(query);
+    if (match) {
+      const value = cellValue(cell);
+      if (typeof value !== "number") return false;
+      const bound = Number(match[2]);
+      return { "<": value < bound, "<=": value <= bound, ">": value > bound, ">=": value >= bound, "=": value === bound }[match[1]];
+    }
+    return cell.textContent.toLowerCase().includes(query.trim().toLowerCase());
+  }
+
+  function shadeColumns(table, headings) {
+    headings.forEach((heading, column) => {
+      const better = heading.dataset.better;
+      if (!better) return;
+      const cells = [...table.tBodies[0].rows].map((row) => row.cells[column]).filter(Boolean);
+      const values = cells.map(cellValue).filter((value) => typeof value === "number");
+      const low = Math.min(...values);
+      const high = Math.max(...values);
+      if (!(high > low)) return;
+      for (const cell of cells) {
+        const value = cellValue(cell);
+        if (typeof value !== "number") continue;
+        let goodness = (value - low) / (high - low);
+        if (better === "lower") goodness = 1 - goodness;
+        // Green for the good end, red for the bad, faint in the middle.
+        const strength = Math.abs(goodness - 0.5) * 2;
+        const hue = goodness >= 0.5 ? "31, 136, 61" : "207, 34, 46";
+        cell.style.backgroundColor = `rgba(${hue}, ${(0.28 * strength).toFixed(3)})`;
+      }
+    });
+  }
+
+  function sortableTable(table) {
+    const headings = [...table.tHead.rows[0].cells];
+    const body = table.tBodies[0];
+    shadeColumns(table, headings);
+    headings.forEach((heading, column) => {
+      if (!heading.dataset.sort) return;
+      heading.classList.add("sort-key");
+      heading.tabIndex = 0;
+      const sort = () => {
+        const ascending = heading.getAttribute("aria-sort") !== "ascending";
+        for (const other of headings) other.removeAttribute("aria-sort");
+        heading.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        const rows = [...body.rows];
+        rows.sort((a, b) => {
+          const x = cellValue(a.cells[column]);
+          const y = cellValue(b.cells[column]);
+          const order = typeof x === typeof y ? (x < y ? -1 : x > y ? 1 : 0) : typeof x === "number" ? -1 : 1;
+          return ascending ? order : -order;
+        });
+        body.append(...rows);
+      };
+      heading.addEventListener("click", sort);
+      heading.addEventListener("keydown", (event) => {
+        if (event.key === "Enter") sort();
+      });
+    });
+    const filterRow = table.tHead.rows[1];
+    if (!filterRow) return;
+    filterRow.addEventListener("input", () => {
+      const queries = [...filterRow.cells].map((cell) => cell.querySelector("input")?.value || "");
+      for (const row of body.rows) {
+        const out = queries.some((query, column) => query.trim() && !matches(row.cells[column], query));
+        if (out) row.dataset.filteredOut = "true";
+        else delete row.dataset.filteredOut;
+      }
+      countShownRuns();
+    });
+  }
+
+  // Selectors above the charts re-render the page with the new choice.
+  function bindChoiceForms() {
+    for (const form of document.querySelectorAll("form.view-choices")) {
+      form.querySelector(".show-choice").hidden = true;
+      form.addEventListener("change", () => form.submit());
     }
   }
 
@@ -414,6 +575,8 @@
   document.addEventListener("DOMContentLoaded", () => {
     drawFigures();
     bindActions();
+    bindChoiceForms();
+    for (const table of document.querySelectorAll("table.sortable")) sortableTable(table);
     const page = document.body.dataset.page;
     if (page === "list") watchList();
     const experiment = document.querySelector("[data-experiment-id][data-status]");

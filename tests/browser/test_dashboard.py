@@ -160,8 +160,10 @@ def test_each_plot_is_drawn_with_its_traces(
     page.evaluate("() => document.getElementById('run-detail').scrollIntoView()")
     screenshot(page, "experiment-heatmap")
 
-    # Another run's heatmap and page sizes, picked by link.
-    page.get_by_role("link", name="64K · always").last.click()
+    # Another run's heatmap and page sizes, picked from the run menu.
+    focus = submitted.run_ids_by_label["64K · always"]
+    page.select_option("form.view-choices select[name=focus]", str(focus))
+    page.wait_for_url(re.compile(rf"focus={focus}"))
     _all_plots_drawn(page)
     expect(page.locator("#chart-page-sizes")).to_be_visible()
     assert _chart(page, "page-sizes")["lines"] >= 1
