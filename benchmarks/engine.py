@@ -9,7 +9,9 @@ else (no page tables, faults, walk caches, regions or heatmap). Run with ``make 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -75,6 +77,60 @@ def _spec(workload: dict[str, Any], access_limit: int | None = None) -> pagelab.
     )
 
 
+def _tier(capacity: str) -> dict[str, Any]:
+    return {"name": "DRAM", "capacity_bytes": capacity, "idle_latency_ns": 94.0,
+            "bandwidth_gbps": 115.6}  # fmt: skip
+
+
+SCALE_SCENARIOS = {
+    "f: 10M uniform accesses over 1 TiB, 4K pages": {
+        "generator": {"name": "uniform", "size_bytes": "1T", "accesses": 10_000_000}
+    },
+    "g: 64 GiB touched page by page, 4K pages": {
+        "generator": {"name": "scan", "size_bytes": "64G", "stride_bytes": 4096, "passes": 1}
+    },
+}
+"""Footprints of terabyte machines, each run in a process of its own so that its peak RSS is
+its own."""
+
+
+def scale_scenario(name: str) -> None:
+    """Run one of ``SCALE_SCENARIOS`` and print its seconds, rate and peak RSS as JSON."""
+    pagelab.simulate(_spec({"generator": {**ZIPF, "accesses": 10_000}}))
+    spec = pagelab.load_spec(
+        {
+            "workload": SCALE_SCENARIOS[name],
+            "machine": {"preset": "skylake", "llc": "none", "tiers": [_tier("1152G")]},
+            "controls": {"seed": 1},
+        }
+    )
+    started = time.perf_counter()
+    result = pagelab.simulate(spec)
+    seconds = time.perf_counter() - started
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "accesses": result.meta.accesses, "rss_mib": rss_mib,
+                      "faults": result.summary["faults"]}))  # fmt: skip
+
+
+def _scale_rows(quick: bool) -> list[str]:
+    lines = []
+    for name in SCALE_SCENARIOS:
+        if quick:
+            lines.append(f"{name:48} skipped with --quick")
+            continue
+        output = subprocess.run(
+            [sys.executable, __file__, "--scale-scenario", name],
+            check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+        row = json.loads(output.splitlines()[-1])
+        rate = row["accesses"] / row["seconds"] / 1e6
+        lines.append(
+            f"{name:48} {row['accesses']:12,} {rate:8.2f} M acc/s, {row['seconds']:.1f} s, "
+            f"{row['faults']:,} faults, peak RSS {row['rss_mib']:,.0f} MiB"
+        )
+    return lines
+
+
 def _timed(spec: pagelab.Spec, base_dir: Path | None = None) -> tuple[float, pagelab.Result]:
     started = time.perf_counter()
     result = pagelab.simulate(spec, base_dir=base_dir)
@@ -84,7 +140,11 @@ def _timed(spec: pagelab.Spec, base_dir: Path | None = None) -> tuple[float, pag
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a tenth of every scenario")
+    parser.add_argument("--scale-scenario", choices=sorted(SCALE_SCENARIOS), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.scale_scenario:
+        scale_scenario(args.scale_scenario)
+        return 0
     scale = 10 if args.quick else 1
     accesses = 20_000_000 // scale
     rows = []
@@ -138,12 +198,28 @@ def main() -> int:
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows.append(("d: long generator run, uniform 256M", result.meta.accesses, rate, None, result))
 
+    # THP on an aged 16 GiB node: faults compact (defrag always), proactive compaction runs
+    # at every epoch end. The node's ageing is part of the timed run.
+    aged = pagelab.load_spec(
+        {
+            "workload": {"generator": {**ZIPF, "accesses": accesses}},
+            "machine": {"preset": "skylake", "ageing": "aged", "tiers": [_tier("16G")]},
+            "policy": {"thp": "always", "thp_sizes": ["2M"], "thp_defrag": "always"},
+            "controls": {"seed": 1},
+        }
+    )
+    rate, result = _timed(aged)
+    rows.append(("e: THP, aged node, compaction, zipf generator", accesses, rate, None, result))
+
     print(f"{'scenario':48} {'accesses':>12} {'M acc/s':>8} {'ref M/s':>8} {'L2 miss':>8}")
     for name, count, rate, ref, res in rows:
         ref_text = f"{ref / 1e6:8.1f}" if ref else f"{'-':>8}"
         miss = res.summary["tlb_l2_misses"] / max(1, res.summary["accesses"])
         print(f"{name:48} {count:12,} {rate / 1e6:8.1f} {ref_text} {miss:8.1%}")
-    print(f"peak RSS of the whole benchmark process: {rss_mib:,.0f} MiB")
+    print(f"peak RSS of the process after scenario d: {rss_mib:,.0f} MiB")
+    print("scale (each in its own process; node of 1152 GiB):")
+    for line in _scale_rows(args.quick):
+        print(line)
     return 0
 
 

@@ -74,7 +74,8 @@ class MappedVma:
     start: int
     end: int
     anonymous: bool
-    madv_hugepage: bool
+    direct_compaction: bool
+    wakes_kcompactd: bool
     thp_size_ids: tuple[int, ...]
 
 
@@ -136,16 +137,34 @@ def _allows_1g(policy: PolicySpec, vma: Vma, inherited: bool) -> bool:
     return inherited
 
 
+def defrag_actions(defrag: str, madv_hugepage: bool) -> tuple[bool, bool]:
+    """What a THP fault that finds no free block does, by ``defrag`` mode and whether the
+    VMA has MADV_HUGEPAGE (``vma_thp_gfp_mask``): (compacts directly, wakes kcompactd)."""
+    if defrag == "always":
+        return True, False
+    if defrag == "defer":
+        return False, True
+    if defrag == "defer+madvise":
+        return madv_hugepage, not madv_hugepage
+    if defrag == "madvise":
+        return madv_hugepage, False
+    return False, False
+
+
 def map_vmas(policy: PolicySpec, plan: MappingPlan, vmas: list[Vma]) -> list[MappedVma]:
     """Every VMA at the plan's granule with what the fault path needs to know of it."""
-    return [
-        MappedVma(
-            pid=vma.pid,
-            start=vma.start,
-            end=vma.end,
-            anonymous=vma.backing == "anon",
-            madv_hugepage=vma.thp_advice == "hugepage",
-            thp_size_ids=thp_size_ids(policy, plan, vma),
+    mapped = []
+    for vma in granule_vmas(vmas, plan.geometry.granule_bytes):
+        direct, wakes = defrag_actions(policy.thp_defrag, vma.thp_advice == "hugepage")
+        mapped.append(
+            MappedVma(
+                pid=vma.pid,
+                start=vma.start,
+                end=vma.end,
+                anonymous=vma.backing == "anon",
+                direct_compaction=direct,
+                wakes_kcompactd=wakes,
+                thp_size_ids=thp_size_ids(policy, plan, vma),
+            )
         )
-        for vma in granule_vmas(vmas, plan.geometry.granule_bytes)
-    ]
+    return mapped

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from pagelab.errors import SpecError
+from pagelab.memory.ageing import AgeingSpec, resolve_ageing
 from pagelab.presets import PRESETS
 from pagelab.spec import (
     CpuSpec,
@@ -39,6 +40,7 @@ class Machine:
     tiers: tuple[TierSpec, ...]
     llc: LlcSpec | None
     cpu: CpuSpec
+    ageing: AgeingSpec
 
 
 def resolve_machine(spec: MachineSpec) -> Machine:
@@ -66,4 +68,5 @@ def resolve_machine(spec: MachineSpec) -> Machine:
         tiers=tuple(_pick(spec.tiers, base.tiers)),
         llc=llc,
         cpu=_pick(spec.cpu, base.cpu),
+        ageing=resolve_ageing(spec.ageing or "fresh"),
     )

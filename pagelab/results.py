@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pagelab.memory.report import TierMemory
+
 Number = int | float
 
 
@@ -45,7 +47,8 @@ class Result(BaseModel):
     """Everything one run produced; round-trips through JSON.
 
     ``summary`` maps metric names (units in the names) to numbers; ``series`` maps column
-    names to one value per epoch, all columns of equal length.
+    names to one value per epoch, all columns of equal length; ``physical_memory`` has one
+    entry per tier (free lists, fragmentation indices, pageblock maps at start and end).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -54,3 +57,4 @@ class Result(BaseModel):
     summary: dict[str, Number]
     series: dict[str, list[Number]] = Field(default_factory=dict)
     heatmap: Heatmap | None = None
+    physical_memory: list[TierMemory] | None = None

@@ -18,10 +18,11 @@ from pagelab.address_space import infer_vmas
 from pagelab.errors import Cancelled, SpecError
 from pagelab.heatmap import HeatmapBuilder
 from pagelab.machine import Machine, resolve_machine
+from pagelab.memory.report import MemoryRecorder
 from pagelab.paging import MappingPlan, plan_mappings
 from pagelab.results import Number, Result, ResultMeta
 from pagelab.spec import Spec
-from pagelab.translation import Translator
+from pagelab.translation import Translator, physical_memory
 from pagelab.units import PAGE_SIZES
 from pagelab.version import ENGINE_VERSION
 from pagelab.workloads import GENERATORS, build_workload
@@ -99,11 +100,13 @@ def simulate(
     if vmas is None:
         # A bare trace: read it once to see which addresses it touches (address_space).
         vmas = infer_vmas(_limited(open_workload().chunks(CHUNK_ACCESSES), controls.access_limit))
-    translator = Translator(machine, plan, vmas, spec.policy)
+    memory = physical_memory(machine, plan, spec.policy, seed=controls.seed)
+    translator = Translator(machine, plan, vmas, spec.policy, memory)
+    memory_recorder = MemoryRecorder(memory, spec.policy, [tier.name for tier in machine.tiers])
     total = workload.total_accesses
     if controls.access_limit is not None:
         total = controls.access_limit if total is None else min(total, controls.access_limit)
-    series = _SeriesRecorder(spec, machine, plan, translator)
+    series = _SeriesRecorder(spec, machine, plan, translator, memory_recorder)
     heatmap = HeatmapBuilder(controls.heatmap_time_bins, controls.heatmap_address_bins, total,
                              controls.epoch_accesses)  # fmt: skip
 
@@ -146,6 +149,7 @@ def simulate(
         summary=summary,
         series=series.columns,
         heatmap=heatmap.build(translator) if done else None,
+        physical_memory=memory_recorder.tiers(),
     )
 
 
@@ -217,8 +221,17 @@ class _SeriesRecorder:
     access without one) costs the tier's idle latency.
     """
 
-    def __init__(self, spec: Spec, machine: Machine, plan: MappingPlan, translator: Translator):
+    def __init__(
+        self,
+        spec: Spec,
+        machine: Machine,
+        plan: MappingPlan,
+        translator: Translator,
+        memory: MemoryRecorder,
+    ):
         self.spec = spec
+        self.memory = memory
+        self.thp_sizes = [PAGE_SIZES.index(k.folio_size) for k in plan.kinds if k.needs_thp]
         self.machine = machine
         self.plan = plan
         self.translator = translator
@@ -241,6 +254,10 @@ class _SeriesRecorder:
             fault_ns += float(counts[C.FAULTS_BY_SIZE + size_id]) * fault_cost.zero_ns(
                 PAGE_SIZES[size_id]
             )
+        # Direct compaction and the 1 GiB range search stall the faulting process.
+        fault_ns += self.memory.work_ns(
+            int(counts[C.STALL_PAGES_MIGRATED]), int(counts[C.STALL_PAGES_SCANNED])
+        )
         compute_ns = float(counts[C.ACCESSES]) * machine.cpu.cycles_per_access / ghz
         memory_ns = float(counts[C.MEMORY_ACCESSES]) * machine.tiers[0].idle_latency_ns
         translation_ns = translation_cycles / ghz
@@ -285,16 +302,25 @@ class _SeriesRecorder:
             llc_misses=int(counts[C.LLC_MISSES]),
             memory_accesses=int(counts[C.MEMORY_ACCESSES]),
         )
+        for size_id in self.thp_sizes:
+            name = PAGE_SIZES[size_id].lower()
+            events[f"thp_{name}_alloc_attempts"] = int(counts[C.THP_ATTEMPTS + size_id])
+            events[f"thp_{name}_fallbacks"] = int(counts[C.THP_FALLBACKS + size_id])
         return events
 
     def close_epoch(self, accesses_end: int) -> None:
         counts = self.translator.counts
         delta = counts - self.previous
         self.previous = counts.copy()
+        self.memory.end_epoch(int(delta[C.KCOMPACTD_WAKES]))
         row: dict[str, Number] = {"epoch": self.epochs, "accesses_end": accesses_end}
         row.update(self._events(delta))
         row.update(self._costs_ns(delta))
         row.update(self._memory())
+        row.update(self.memory.epoch_metrics())
+        granule = self.plan.geometry.granule_bytes
+        for level, name in enumerate(self.plan.geometry.level_names):
+            row[f"page_table_bytes_{name}"] = int(self.translator.level_tables[level]) * granule
         for name, value in row.items():
             self.columns.setdefault(name, []).append(value)
         self.epochs += 1
@@ -312,6 +338,17 @@ class _SeriesRecorder:
         for level, name in enumerate(self.plan.geometry.level_names):
             summary[f"page_table_bytes_{name}"] = int(self.translator.level_tables[level]) * granule
         summary["page_table_deposit_bytes"] = int(counts[C.DEPOSIT_TABLES]) * granule
+        for size_id in self.thp_sizes:
+            name = PAGE_SIZES[size_id].lower()
+            attempts = int(counts[C.THP_ATTEMPTS + size_id])
+            if attempts:
+                successes = attempts - int(counts[C.THP_FALLBACKS + size_id])
+                summary[f"thp_{name}_alloc_success_ratio"] = successes / attempts
+        summary.update(
+            self.memory.summary(
+                int(counts[C.STALL_PAGES_MIGRATED]), int(counts[C.STALL_PAGES_SCANNED])
+            )
+        )
         for index, name in enumerate(self.level_names):
             summary[f"tlb_{name}_misses_per_kilo_access"] = (
                 1000.0 * int(counts[C.TLB_MISSES + index]) / accesses

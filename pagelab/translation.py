@@ -16,6 +16,8 @@ from pagelab._kernels import counters as C
 from pagelab.address_space import MappedVma, map_vmas
 from pagelab.errors import PagelabError
 from pagelab.machine import Machine
+from pagelab.memory import PhysicalMemory
+from pagelab.memory.ageing import age
 from pagelab.paging import MappingPlan
 from pagelab.spec import PolicySpec
 from pagelab.units import MAX_ADDRESS_BYTES, PAGE_SIZES, page_size_bytes, page_size_shift
@@ -50,6 +52,23 @@ class TlbRows:
     max_probes: int
     fills: I64
     slots: int
+
+
+def physical_memory(
+    machine: Machine, plan: MappingPlan, policy: PolicySpec, *, seed: int
+) -> PhysicalMemory:
+    """Every tier's buddy allocator, aged by ``machine.ageing`` (each tier with its own
+    seed drawn from ``seed``)."""
+    memory = PhysicalMemory(
+        [tier.capacity_bytes for tier in machine.tiers],
+        plan.geometry.granule_shift,
+        steering=policy.superpageblocks,
+        thp_enabled=policy.any_thp,
+    )
+    seeds = np.random.SeedSequence(seed).generate_state(len(machine.tiers), dtype=np.uint64)
+    for node in range(len(machine.tiers)):
+        age(memory, node, machine.ageing, int(seeds[node]))
+    return memory
 
 
 def build_tlb(machine: Machine) -> TlbRows:
@@ -103,9 +122,18 @@ class Translator:
     """Owns every array the access kernel reads and writes for one run."""
 
     def __init__(
-        self, machine: Machine, plan: MappingPlan, vmas: list[Vma], policy: PolicySpec
+        self,
+        machine: Machine,
+        plan: MappingPlan,
+        vmas: list[Vma],
+        policy: PolicySpec,
+        memory: PhysicalMemory | None = None,
     ) -> None:
+        """``memory`` is the machine's physical memory as the run finds it (default: every
+        tier fresh, see ``physical_memory``)."""
         self.machine = machine
+        self.memory = memory or physical_memory(machine, plan, policy, seed=0)
+        self.moves = np.zeros(0, dtype=np.int64)
         self.plan = plan
         geometry = plan.geometry
         self.tlb_rows = tlb = build_tlb(machine)
@@ -152,6 +180,7 @@ class Translator:
             row[access.KIND_NEEDS_THP] = int(k.needs_thp)
             row[access.KIND_CROSSES_EDGE] = int(k.may_cross_vma_edge)
             row[access.KIND_DEPOSIT] = k.deposit_tables
+            row[access.KIND_ORDER] = (k.folio_bytes >> geometry.granule_shift).bit_length() - 1
         self.kinds = columns.ravel()
 
         # The hash stays at most half full (linear probing).
@@ -189,8 +218,10 @@ class Translator:
             row[access.VMA_START] = vma.start
             row[access.VMA_END] = vma.end
             row[access.VMA_THP_SIZES] = sum(1 << size_id for size_id in vma.thp_size_ids)
-            row[access.VMA_FLAGS] = (access.VMA_ANONYMOUS if vma.anonymous else 0) | (
-                access.VMA_MADV_HUGEPAGE if vma.madv_hugepage else 0
+            row[access.VMA_FLAGS] = (
+                (access.VMA_ANONYMOUS if vma.anonymous else 0)
+                | (access.VMA_DIRECT_COMPACT if vma.direct_compaction else 0)
+                | (access.VMA_WAKE_KCOMPACTD if vma.wakes_kcompactd else 0)
             )
         for index in range(len(vmas) - 1, -1, -1):
             pid_table[vmas[index].pid, access.PID_FIRST_VMA] = index
@@ -220,6 +251,7 @@ class Translator:
                 self.vmas, self.pid_vmas, self.kinds,
                 self.hash_keys, self.hash_rows, self.row_keys, self.row_touched, self.row_accesses,
                 self.llc_base, self.llc_sets, self.llc_ways, self.line_shift,
+                *self.memory.arrays, self.moves,
             )  # fmt: skip
             self._count_kinds(chunk, simulated_from, position)
             if status == C.NEED_TABLES:
@@ -249,6 +281,15 @@ class Translator:
         pid = int(chunk.pid[position])
         if status == C.OUTSIDE_VMA:
             raise PagelabError(f"address {address:#x} (pid {pid}) lies outside every VMA")
+        if status == C.OUT_OF_MEMORY:
+            free = ", ".join(
+                f"{tier.name} {self.memory.free_frames(node) << self.plan.geometry.granule_shift}"
+                for node, tier in enumerate(self.machine.tiers)
+            )
+            raise PagelabError(
+                f"out of memory at {address:#x} (pid {pid}): every tier is full (free bytes: "
+                f"{free}); give the tiers more capacity_bytes or age the machine less"
+            )
         raise PagelabError(f"no mapping could be created for {address:#x} (pid {pid})")
 
     def _grow_regions(self) -> None:

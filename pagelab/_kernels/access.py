@@ -10,6 +10,19 @@ import numpy.typing as npt
 from pagelab._kernels import counters as C
 from pagelab._kernels import lru, pagetable, regions
 from pagelab._kernels.config import at, inline_kernel, kernel
+from pagelab.memory import _buddy, _migrate
+from pagelab.memory.layout import (
+    CLASS_MOVABLE,
+    CLASS_UNMOVABLE,
+    COMPACT_NOT_NEEDED,
+    COMPACT_SUCCESS,
+    N_COMPACT_FREE_SCANNED,
+    N_COMPACT_MIGRATE_SCANNED,
+    N_COMPACT_PAGES_MIGRATED,
+    N_CONTIG_PAGES_MIGRATED,
+    N_CONTIG_PAGES_SCANNED,
+    N_MAX_ORDER,
+)
 
 I64 = npt.NDArray[np.int64]
 IFETCH = 2
@@ -24,14 +37,16 @@ KIND_FOLIO_SIZE = 3
 KIND_NEEDS_THP = 4
 KIND_CROSSES_EDGE = 5
 KIND_DEPOSIT = 6
-KIND_WIDTH = 7
+KIND_ORDER = 7  # log2 of the folio's frames (granules)
+KIND_WIDTH = 8
 VMA_START = 0
 VMA_END = 1
 VMA_THP_SIZES = 2  # bit n set: a THP of folio size id n may map this VMA
 VMA_FLAGS = 3
 VMA_WIDTH = 4
 VMA_ANONYMOUS = 1  # VMA_FLAGS bits: anonymous memory (its THPs deposit tables)
-VMA_MADV_HUGEPAGE = 2  # the VMA asked for huge pages
+VMA_DIRECT_COMPACT = 2  # a failed THP allocation may compact (and search other nodes)
+VMA_WAKE_KCOMPACTD = 4  # a failed THP allocation wakes kcompactd
 PID_FIRST_VMA = 0
 PID_VMA_COUNT = 1
 PID_WIDTH = 2
@@ -122,6 +137,79 @@ def _none(entries: npt.NDArray[np.integer], first: int, last: int) -> bool:
 
 
 @kernel
+def _work_done(nodes: I64, node: int) -> tuple[int, int]:
+    """(frames migrated, frames scanned) by compaction and range searches on ``node`` so far."""
+    migrated = nodes[node, N_COMPACT_PAGES_MIGRATED] + nodes[node, N_CONTIG_PAGES_MIGRATED]
+    scanned = (
+        nodes[node, N_COMPACT_MIGRATE_SCANNED]
+        + nodes[node, N_COMPACT_FREE_SCANNED]
+        + nodes[node, N_CONTIG_PAGES_SCANNED]
+    )
+    return migrated, scanned
+
+
+@kernel
+def _alloc_huge(
+    frame_bits: npt.NDArray[np.uint64],
+    pageblocks: npt.NDArray[np.int16],
+    free_index: npt.NDArray[np.uint64],
+    nodes: I64,
+    moves: I64,
+    counts: I64,
+    order: int,
+    direct: bool,
+) -> int:
+    """A THP's frames: the buddy's block of ``order`` on the first node (every node when
+    ``direct``), after direct compaction when ``direct`` and none is free; above
+    MAX_PAGE_ORDER a contiguous-range search, migrating only when ``direct``. The first pfn,
+    or -1; the work done is counted as the fault's stall."""
+    for node in range(nodes.shape[0] if direct else 1):
+        migrated, scanned = _work_done(nodes, node)
+        if order > nodes[node, N_MAX_ORDER]:
+            pfn = _migrate.contig_alloc(
+                frame_bits, pageblocks, free_index, nodes, moves, node, order, CLASS_MOVABLE,
+                direct,
+            )  # fmt: skip
+        else:
+            pfn = _buddy.alloc(frame_bits, pageblocks, free_index, nodes, node, order,
+                               CLASS_MOVABLE)  # fmt: skip
+            if pfn < 0 and direct:
+                result = _migrate.compact(
+                    frame_bits, pageblocks, free_index, nodes, moves, node, order
+                )
+                if result == COMPACT_SUCCESS or result == COMPACT_NOT_NEEDED:  # noqa: SIM109 - numba
+                    pfn = _buddy.alloc(frame_bits, pageblocks, free_index, nodes, node, order,
+                                       CLASS_MOVABLE)  # fmt: skip
+        migrated_after, scanned_after = _work_done(nodes, node)
+        counts[C.STALL_PAGES_MIGRATED] += migrated_after - migrated
+        counts[C.STALL_PAGES_SCANNED] += scanned_after - scanned
+        if pfn >= 0:
+            return pfn
+    return -1
+
+
+@kernel
+def _alloc_pages(
+    frame_bits: npt.NDArray[np.uint64],
+    pageblocks: npt.NDArray[np.int16],
+    free_index: npt.NDArray[np.uint64],
+    nodes: I64,
+    order: int,
+    mobility: int,
+    count: int,
+) -> bool:
+    """``count`` blocks of ``order`` from the first node that has them, as first touch and
+    the zonelist give them; False when every node is out of memory."""
+    node = 0
+    for _ in range(count):
+        while _buddy.alloc(frame_bits, pageblocks, free_index, nodes, node, order, mobility) < 0:
+            node += 1
+            if node == nodes.shape[0]:
+                return False
+    return True
+
+
+@kernel
 def _fault(
     va: int,
     pid: int,
@@ -136,18 +224,28 @@ def _fault(
     fanout_bits: int,
     vmas: I64,
     kinds: I64,
+    frame_bits: npt.NDArray[np.uint64],
+    pageblocks: npt.NDArray[np.int16],
+    free_index: npt.NDArray[np.uint64],
+    nodes: I64,
+    moves: I64,
 ) -> tuple[int, int]:
     """Map ``va`` with the largest mapping kind that fits; returns (leaf level, leaf entry).
 
     A kind fits when THP allows its size in this VMA, its aligned block lies inside the VMA
     (a kernel page may overhang the VMA's edge: the whole page is allocated, but only the
-    part inside the VMA is mapped) and every page-table entry it maps is none. Returns
-    (0, 0) when nothing fits.
+    part inside the VMA is mapped), every page-table entry it maps is none, and physical
+    memory gives its frames: a THP's allocation may fail (counted as a fallback, the next
+    smaller kind is tried), a base page's only when every node is full. New page-table pages
+    and deposits take unmovable pages. Returns (0, 0) when nothing fits and (0, -1) when
+    memory is exhausted.
     """
     fanout_mask = (1 << fanout_bits) - 1
     vma_row = vma * VMA_WIDTH
     vma_start = vmas[vma_row + VMA_START]
     vma_end = vmas[vma_row + VMA_END]
+    vma_flags = vmas[vma_row + VMA_FLAGS]
+    tables_before = used[0] + used[1]
     for k in range(0, kinds.shape[0], KIND_WIDTH):
         folio_size = kinds[k + KIND_FOLIO_SIZE]
         if kinds[k + KIND_NEEDS_THP] and not (vmas[vma_row + VMA_THP_SIZES] >> folio_size) & 1:
@@ -168,20 +266,37 @@ def _fault(
             continue
         first_slot = (table << fanout_bits) + ((map_start >> level_shift[target]) & fanout_mask)
         last_slot = first_slot + ((map_end - map_start) >> level_shift[target])
-        leaf = pagetable.leaf_entry(kinds[k + KIND_TLB_SIZE], folio_size)
-        if target == level_shift.shape[0] - 1:
-            if not _none(ptes, first_slot, last_slot):
+        at_pte_level = target == level_shift.shape[0] - 1
+        if at_pte_level and not _none(ptes, first_slot, last_slot):
+            continue
+        if not at_pte_level and not _none(upper, first_slot, last_slot):
+            continue
+        order = kinds[k + KIND_ORDER]
+        if kinds[k + KIND_NEEDS_THP]:
+            counts[C.THP_ATTEMPTS + folio_size] += 1
+            direct = vma_flags & VMA_DIRECT_COMPACT != 0
+            if _alloc_huge(frame_bits, pageblocks, free_index, nodes, moves, counts, order,
+                           direct) < 0:  # fmt: skip
+                counts[C.THP_FALLBACKS + folio_size] += 1
+                if vma_flags & VMA_WAKE_KCOMPACTD:
+                    counts[C.KCOMPACTD_WAKES] += 1
                 continue
+        elif not _alloc_pages(frame_bits, pageblocks, free_index, nodes, order, CLASS_MOVABLE, 1):
+            return 0, -1
+        deposit = kinds[k + KIND_DEPOSIT] if vma_flags & VMA_ANONYMOUS else 0
+        new_tables = used[0] + used[1] - tables_before + deposit
+        if not _alloc_pages(frame_bits, pageblocks, free_index, nodes, 0, CLASS_UNMOVABLE,
+                            new_tables):  # fmt: skip
+            return 0, -1
+        leaf = pagetable.leaf_entry(kinds[k + KIND_TLB_SIZE], folio_size)
+        if at_pte_level:
             ptes[first_slot:last_slot] = leaf
         else:
-            if not _none(upper, first_slot, last_slot):
-                continue
             upper[first_slot:last_slot] = leaf
         counts[C.FAULTS] += 1
         counts[C.FAULTS_BY_SIZE + folio_size] += 1
         counts[C.RESIDENT_BYTES + folio_size] += block_bytes
-        if vmas[vma_row + VMA_FLAGS] & VMA_ANONYMOUS:
-            counts[C.DEPOSIT_TABLES] += kinds[k + KIND_DEPOSIT]
+        counts[C.DEPOSIT_TABLES] += deposit
         return target, leaf
     return 0, 0
 
@@ -222,6 +337,11 @@ def simulate_accesses(
     llc_sets: int,
     llc_ways: int,
     line_shift: int,
+    frame_bits: npt.NDArray[np.uint64],
+    pageblocks: npt.NDArray[np.int16],
+    free_index: npt.NDArray[np.uint64],
+    nodes: I64,
+    moves: I64,
 ) -> tuple[int, int]:
     """Simulate accesses ``start`` to ``end``; returns (next index, status).
 
@@ -229,7 +349,9 @@ def simulate_accesses(
     set-associative structure (TLBs, walk caches, LLC) keeps its slots in ``words`` and
     ``stamps`` (see ``lru``); ``rows`` holds the TLB probe rows from row 0, its fill rows
     from ``fill_row0`` and the walk caches' rows from ``walk_row0``; the LLC's sets start at
-    slot ``llc_base``. Page tables are ``upper`` and ``ptes`` (see ``pagetable``).
+    slot ``llc_base``. Page tables are ``upper`` and ``ptes`` (see ``pagetable``); physical
+    memory is ``frame_bits``, ``pageblocks``, ``free_index`` and ``nodes`` (see
+    ``pagelab.memory``), with ``moves`` an (empty) buffer for migration records.
 
     A status other than DONE stops at an access that needs Python: more table or region room
     (call again after growing: the access runs again, its TLB misses undone and its region
@@ -317,10 +439,11 @@ def simulate_accesses(
                         break
                     leaf_level, entry = _fault(
                         va, pid, vma, counts, state[0:2], upper, ptes, roots, level_tables,
-                        level_shift, fanout_bits, vmas, kinds,
+                        level_shift, fanout_bits, vmas, kinds, frame_bits, pageblocks,
+                        free_index, nodes, moves,
                     )  # fmt: skip
-                    if entry == 0:
-                        status = C.NO_MAPPING
+                    if entry <= 0:
+                        status = C.NO_MAPPING if entry == 0 else C.OUT_OF_MEMORY
                         break
                 counts[C.WALKS] += 1
                 counts[C.WALK_REFERENCES] += _walk_cost(

@@ -19,7 +19,12 @@ RESIDENT_BYTES = 13  # + folio size id
 FAULTS_BY_SIZE = RESIDENT_BYTES + SIZES  # + folio size id: faults that mapped such a folio
 THP_ATTEMPTS = FAULTS_BY_SIZE + SIZES  # + folio size id: THP allocations tried
 THP_FALLBACKS = THP_ATTEMPTS + SIZES  # + folio size id: of those, failed (a smaller size next)
-COUNT = THP_FALLBACKS + SIZES
+# Memory work done inside faults (direct compaction, contiguous-range search), in frames:
+# it stalls the faulting process, unlike kcompactd's.
+STALL_PAGES_MIGRATED = THP_FALLBACKS + SIZES
+STALL_PAGES_SCANNED = STALL_PAGES_MIGRATED + 1
+KCOMPACTD_WAKES = STALL_PAGES_SCANNED + 1  # failed THP faults whose defrag mode wakes kcompactd
+COUNT = KCOMPACTD_WAKES + 1
 
 # Slots of the access kernel's ``state`` array: what it keeps between calls. The first two
 # are the tables taken from each page-table pool (``pagetable.USED_UPPER`` / ``USED_PTES``).
@@ -42,3 +47,4 @@ NEED_TABLES = 1
 NEED_REGIONS = 2
 OUTSIDE_VMA = 3
 NO_MAPPING = 4
+OUT_OF_MEMORY = 5

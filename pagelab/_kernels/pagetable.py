@@ -61,7 +61,7 @@ def walk(
         if entry & 3 != TABLE:
             return level, entry
         node = entry >> 2
-    return last, np.int64(ptes[at((node << fanout_bits) + ((va >> level_shift[at(last)]) & mask))])
+    return last, int(ptes[at((node << fanout_bits) + ((va >> level_shift[at(last)]) & mask))])
 
 
 @kernel
