@@ -1,5 +1,6 @@
 # One command runner for pagelab. Every target sets up .venv first, so each works on a
-# fresh clone: `make run`, `make test`, `make lint`, `make bench`, `make bench-api`.
+# fresh clone: `make run`, `make test`, `make test-fast`, `make lint`, `make bench`,
+# `make bench-api`.
 
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 # Re-install when the dependency list changes, not on every target.
 INSTALLED := $(VENV)/.installed-dev
 
-.PHONY: install test-tools wrk run test lint format bench bench-api
+.PHONY: install test-tools wrk run test test-fast lint format bench bench-api
 
 install: $(INSTALLED)
 
@@ -57,6 +58,11 @@ run: install
 # embedded default; set them to test against PostgreSQL and Redis or RabbitMQ.
 test: install test-tools
 	$(BIN)/pytest
+
+# The inner loop: engine, frontend and in-process API tests; no browser, no worker or
+# server processes (marked `processes`), nothing marked `slow`. `make test` runs everything.
+test-fast: install
+	$(BIN)/pytest -q -m "not browser and not processes and not slow"
 
 lint: install
 	$(BIN)/ruff check .

@@ -12,6 +12,9 @@ TESTS_DIR = Path(__file__).parent
 # Tests in these folders get the marker of the same name, so `-m "not browser"` works
 # without every module remembering to mark itself.
 _FOLDER_MARKERS = ("service", "browser")
+# Tests that use these fixtures start worker or server processes: marked `processes`, which
+# `make test-fast` leaves out (as it does modules marked `processes` themselves).
+_PROCESS_FIXTURES = frozenset({"workers", "live_server"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -22,6 +25,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         folder = item.path.relative_to(TESTS_DIR).parts[0]
         if folder in _FOLDER_MARKERS:
             item.add_marker(folder)
+        if _PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker("processes")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -81,7 +81,21 @@ class Workers:
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
+        self.gates_dir = log_dir / "gates"
+        self.gates_dir.mkdir(parents=True, exist_ok=True)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def hold(self, seed: int, *, at_accesses: int = 1) -> None:
+        """Make runs with this seed wait once they have done ``at_accesses`` accesses (after
+        the chunk that reaches it), until raised again or released (tests/gated_worker.py)."""
+        gate = self.gates_dir / str(seed)
+        partial = gate.with_suffix(".partial")
+        partial.write_text(str(at_accesses))
+        os.replace(partial, gate)
+
+    def release(self, seed: int) -> None:
+        """Let runs with this seed go on to their end."""
+        (self.gates_dir / str(seed)).unlink(missing_ok=True)
 
     def hostname(self, name: str) -> str:
         return f"{name}@pagelab-test"
@@ -94,13 +108,14 @@ class Workers:
         log_path = self.log_path(name)
         offset = log_path.stat().st_size if log_path.exists() else 0
         command = [
-            sys.executable, "-m", "celery", "-A", "worker.app", "worker",
+            sys.executable, "-m", "celery", "-A", "tests.gated_worker", "worker",
             "--hostname", self.hostname(name), "--pool", pool, "--concurrency", "1",
             "--without-mingle", "--without-gossip", "--loglevel", "INFO",
         ]  # fmt: skip
         with log_path.open("ab") as log:
             self.processes[name] = subprocess.Popen(
-                command, cwd=REPO_ROOT, env=settings_env(settings), stdout=log,
+                command, cwd=REPO_ROOT, stdout=log,
+                env={**settings_env(settings), "PAGELAB_TEST_GATES": str(self.gates_dir)},
                 stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + READY_TIMEOUT_S

@@ -64,6 +64,8 @@ class LiveServer:
     url: str
     api_token: str
     settings: Settings
+    # Its worker, to hold a run a test watches (Workers.hold).
+    workers: Workers
 
     def api(self) -> httpx.Client:
         """A REST client with write access, for setting up what a test looks at."""
@@ -134,7 +136,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     try:
         _wait_until_up(url, server, log_path)
         workers.start("browser", settings)
-        yield LiveServer(url=url, api_token=api_token, settings=settings)
+        yield LiveServer(url=url, api_token=api_token, settings=settings, workers=workers)
     finally:
         workers.stop_all()
         os.killpg(server.pid, signal.SIGTERM)

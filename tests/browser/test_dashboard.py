@@ -333,14 +333,18 @@ def test_a_trace_uploaded_in_the_form_runs(
 def test_cancel_rerun_and_delete_from_the_experiment_page(
     live_server: LiveServer, open_browser: Callable[..., Session]
 ) -> None:
-    long_run = {
-        "name": "long enough to cancel",
+    seed = 4242
+    held_run = {
+        "name": "held until cancelled",
         "spec": {
-            "workload": {"generator": {"name": "uniform", "size_bytes": "1G", "accesses": 10**9}},
+            "workload": {"generator": {"name": "uniform", "size_bytes": "1G", "accesses": 10**7}},
+            "controls": {"seed": seed},
         },
     }
+    # Held after its first chunk, and again when re-run: only the cancels let it go on.
+    live_server.workers.hold(seed)
     with live_server.api() as api:
-        created = api.post("/experiments", json=long_run)
+        created = api.post("/experiments", json=held_run)
     assert created.status_code == 201, created.text
     experiment_id = created.json()["id"]
     page = open_browser().page
@@ -359,6 +363,7 @@ def test_cancel_rerun_and_delete_from_the_experiment_page(
     page.wait_for_url(f"{live_server.url}/")
     with live_server.api() as api:
         assert api.get(f"/experiments/{experiment_id}").status_code == 404
+    live_server.workers.release(seed)
 
 
 def test_a_bad_spec_is_refused_with_the_field_named_and_nothing_stored(

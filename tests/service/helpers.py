@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from pagelab.simulate import CHUNK_ACCESSES
+
 T = TypeVar("T")
 # Seeds no earlier run of the suite used, so a stored result is reused only when a test means it.
 _seeds = itertools.count(int(time.time() * 1000) % 10**12)
@@ -22,14 +24,14 @@ def tiny_spec(*, accesses: int = 200_000, **policy: Any) -> dict[str, Any]:
     }
 
 
-LONG_ACCESSES = 100_000_000
+# Four of the engine's chunks: a held run (Workers.hold) has work left after its first.
+WATCHED_ACCESSES = 4 * CHUNK_ACCESSES
 
 
-def long_spec() -> dict[str, Any]:
-    """A run of seconds even on a fast machine, long enough to watch, kill or cancel."""
-    spec = tiny_spec(accesses=LONG_ACCESSES)
-    spec["controls"]["epoch_accesses"] = 1_000_000
-    return spec
+def watched_spec() -> dict[str, Any]:
+    """A run to hold after its first chunk, then watch, kill or cancel: how long it would take
+    unheld does not matter."""
+    return tiny_spec(accesses=WATCHED_ACCESSES)
 
 
 def wait_for(

@@ -14,6 +14,9 @@ from sqlalchemy import select
 from backend.auth.models import ApiToken
 from backend.db import make_engine, make_session_factory
 
+# Each test starts `pagelab` processes.
+pytestmark = pytest.mark.processes
+
 PAGELAB = Path(sys.executable).with_name("pagelab")
 
 

@@ -19,10 +19,10 @@ from worker.maintenance import MaintenanceLoop
 
 from ..real_services import Workers
 from .conftest import make_client
-from .helpers import LONG_ACCESSES, assert_problem, long_spec, tiny_spec, wait_for
+from .helpers import WATCHED_ACCESSES, assert_problem, tiny_spec, wait_for, watched_spec
 
-# Short, so a dead worker's run is noticed within the test; live runs beat every 0.1 s here
-# (the tests' progress interval).
+# Short, so a dead worker's run is noticed within the test; live runs (held ones too) beat
+# every 0.1 s here (the tests' progress interval).
 FAULT_SETTINGS = {"heartbeat_timeout_s": 3.0, "max_attempts": 3}
 
 
@@ -48,7 +48,9 @@ def test_a_run_whose_worker_is_killed_is_requeued_and_succeeds_on_a_new_worker(
     settings = settings.model_copy(update=FAULT_SETTINGS)
     with make_client(settings) as api:
         workers.start("doomed", settings)
-        run = _submit(api, long_spec())
+        spec = watched_spec()
+        workers.hold(spec["controls"]["seed"])
+        run = _submit(api, spec)
         wait_for(lambda: _run(api, run["id"]),
                  lambda r: r["status"] == "running" and r["progress"]["accesses_done"] > 0,
                  timeout_s=60, what="the run to make progress")  # fmt: skip
@@ -57,6 +59,7 @@ def test_a_run_whose_worker_is_killed_is_requeued_and_succeeds_on_a_new_worker(
         # Nobody is left to notice: the run still looks running, with a heartbeat going stale.
         assert _run(api, run["id"])["status"] == "running"
 
+        workers.release(spec["controls"]["seed"])
         workers.start("rescuer", settings)
         done = wait_for(lambda: _run(api, run["id"]),
                         lambda r: r["status"] not in ("queued", "running") and r["attempts"] >= 2,
@@ -103,7 +106,9 @@ def test_cancelling_a_running_run_stops_it_within_seconds_and_stores_nothing(
     api: TestClient, settings: Settings, workers: Workers, db: Session
 ) -> None:
     workers.start("w1", settings)
-    run = _submit(api, long_spec())
+    spec = watched_spec()
+    workers.hold(spec["controls"]["seed"])  # never released: only the cancel lets it go on
+    run = _submit(api, spec)
     wait_for(lambda: _run(api, run["id"]),
              lambda r: r["status"] == "running" and r["progress"]["accesses_done"] > 0,
              timeout_s=60, what="the run to make progress")  # fmt: skip
@@ -115,7 +120,7 @@ def test_cancelling_a_running_run_stops_it_within_seconds_and_stores_nothing(
                     timeout_s=20, what="the run to stop")  # fmt: skip
     assert done["status"] == "cancelled", done
     assert time.monotonic() - asked < 5
-    assert done["progress"]["accesses_done"] < LONG_ACCESSES
+    assert done["progress"]["accesses_done"] < WATCHED_ACCESSES
     assert api.get(f"/api/v1/experiments/{run['experiment_id']}").json()["status"] == "cancelled"
     assert_problem(api.get(f"/api/v1/runs/{run['id']}/result"), 409)
     assert _results(db, run["id"]) == 0

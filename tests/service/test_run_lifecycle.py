@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 
 from backend.runs.models import Run, RunResult
 from backend.settings import Settings
+from pagelab.simulate import CHUNK_ACCESSES
 
 from ..real_services import Workers
 from .helpers import tiny_spec, wait_for
 
-# Long enough for several progress writes (every 0.1 s in tests) on a fast machine.
-LIFECYCLE_ACCESSES = 48_000_000
+# Four chunks, in 16 epochs: the run is held after its first and second chunk to be watched.
+LIFECYCLE_ACCESSES = 4 * CHUNK_ACCESSES
 
 
 def _run(api: TestClient, run_id: int) -> dict[str, Any]:
@@ -32,7 +33,8 @@ def test_a_run_goes_from_queued_through_running_to_succeeded(
     api: TestClient, workers: Workers, settings: Settings, db: Session
 ) -> None:
     spec = tiny_spec(accesses=LIFECYCLE_ACCESSES)
-    spec["controls"]["epoch_accesses"] = 3_000_000
+    spec["controls"]["epoch_accesses"] = LIFECYCLE_ACCESSES // 16
+    seed = spec["controls"]["seed"]
     created = api.post("/api/v1/experiments", json={"name": "lifecycle", "spec": spec})
     assert created.status_code == 201, created.text
     experiment = created.json()
@@ -43,6 +45,7 @@ def test_a_run_goes_from_queued_through_running_to_succeeded(
     # Committed and handed to the broker before the response: no worker exists yet.
     assert db.scalar(select(Run.dispatched_at).where(Run.id == run["id"])) is not None
 
+    workers.hold(seed, at_accesses=1)
     workers.start("w1", settings)
     progress_seen: list[int] = []
 
@@ -52,6 +55,14 @@ def test_a_run_goes_from_queued_through_running_to_succeeded(
             progress_seen.append(state["progress"]["accesses_done"])
         return state
 
+    # Held after its first chunk, then after its second: its progress is seen while it runs.
+    for held_at in (1, CHUNK_ACCESSES + 1):
+        workers.hold(seed, at_accesses=held_at)
+        wait_for(watch,
+                 lambda r, at=held_at: r["status"] == "running"
+                 and r["progress"]["accesses_done"] >= at,
+                 timeout_s=60, what=f"the run to reach {held_at} accesses")  # fmt: skip
+    workers.release(seed)
     done = wait_for(watch, lambda r: r["status"] not in ("queued", "running"), timeout_s=120,
                     what="the run to finish")  # fmt: skip
     assert done["status"] == "succeeded", done
@@ -112,6 +123,8 @@ def test_a_six_point_sweep_spreads_over_two_worker_processes(
 ) -> None:
     workers.start("w1", settings)
     workers.start("w2", settings)
+    for seed in (1, 2, 3):
+        workers.hold(seed)
     body = {
         "name": "sweep",
         "tags": ["sweep", "64k"],
@@ -127,6 +140,15 @@ def test_a_six_point_sweep_spreads_over_two_worker_processes(
         for page in ("4K", "64K")
         for seed in (1, 2, 3)
     ]
+    # Each worker takes one run at a time and is held in it: both are busy at once.
+    wait_for(
+        lambda: api.get(f"/api/v1/experiments/{experiment['id']}").json(),
+        lambda e: e["run_counts"].get("running") == 2,
+        timeout_s=60,
+        what="both workers to be running a point",
+    )
+    for seed in (1, 2, 3):
+        workers.release(seed)
     final = wait_for(
         lambda: api.get(f"/api/v1/experiments/{experiment['id']}").json(),
         lambda e: e["status"] not in ("queued", "running"),

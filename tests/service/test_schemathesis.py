@@ -27,6 +27,9 @@ from backend.settings import Settings
 
 from ..real_services import fresh_database_url
 
+# Hundreds of generated requests: seconds each mode, so not in make test-fast.
+pytestmark = pytest.mark.slow
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -17,6 +17,9 @@ import pytest
 
 from .helpers import tiny_spec, wait_for
 
+# Each test starts `pagelab` processes.
+pytestmark = pytest.mark.processes
+
 PAGELAB = Path(sys.executable).with_name("pagelab")
 
 
