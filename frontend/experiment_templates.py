@@ -90,7 +90,7 @@ TEMPLATES: tuple[ExperimentTemplate, ...] = (
             },
             "policy": {"thp": "always", "thp_sizes": ["2M"]},
             "controls": {"seed": 1, "epoch_accesses": 100_000},
-        },  # fmt: skip
+        },
         sweep={
             "machine.ageing": ["fresh", "aged", "heavily_aged"],
             "policy.thp_sizes": [["2M"], ["2M", "1G"]],
