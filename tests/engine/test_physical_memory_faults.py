@@ -9,6 +9,9 @@ import pytest
 
 import pagelab
 
+# Each run ages a 32 GiB node first: seconds apiece.
+pytestmark = pytest.mark.slow
+
 NODE_32G = [{"name": "DRAM", "capacity_bytes": "32G", "idle_latency_ns": 90, "bandwidth_gbps": 100}]
 
 
