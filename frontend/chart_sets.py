@@ -23,6 +23,7 @@ from frontend.figures.comparison import headline_metrics, sweep_metrics
 from frontend.figures.grid import Axis, sweep_axes, value_key
 from frontend.figures.layout import RUN_COLORS
 from frontend.figures.metrics import lower_is_better, metric_label
+from frontend.figures.physical_memory import memory_map_chart
 from frontend.figures.sweep_views import shape_chart
 from frontend.figures.tradeoffs import (
     parallel_chart,
@@ -176,10 +177,11 @@ def sweep_overview(
     x_chosen = x_path if x_path in paths else ""
     color_chosen = color_path if color_path in paths and color_path != x_chosen else ""
 
-    charts: list[Chart | None] = []
+    charts: list[Chart | None] = [
+        shape_chart(runs, axes, chosen, x_path=x_chosen, color_path=color_chosen)
+    ]
     if len(runs) <= SMALL_SET_RUNS:
         charts.append(summary_bars_chart(runs))
-    charts.append(shape_chart(runs, axes, chosen, x_path=x_chosen, color_path=color_chosen))
     # Every metric against one axis, a line per combination of the others: while the lines
     # keep colours of their own; beyond two axes the small multiples say it better.
     if 0 < len(axes) <= 2 and _lines_per_chart(axes, x_chosen) <= len(RUN_COLORS):
@@ -256,28 +258,16 @@ def overlay_charts(runs: Sequence[RunView], axes: Sequence[Axis]) -> tuple[list[
     return [series_chart(panel, named) for panel in series_panels(named)], ""
 
 
-def comparison_charts(
-    runs: Sequence[RunView],
-    *,
-    axes: Mapping[str, Sequence[Any]] | None = None,
-    x_axis: str | None = None,
-    baseline: RunView | None = None,
-) -> list[Chart]:
-    """Charts across runs: bars, sweep lines, bloat against speed-up, overlaid series."""
-    charts: list[Chart | None] = [summary_bars_chart(runs)]
-    if axes and x_axis:
-        charts.append(sweep_chart(runs, axes, x_axis))
-    if len(runs) > 1:
-        charts.append(bloat_speedup_chart(runs, baseline or runs[0]))
-    charts += [series_chart(panel, runs) for panel in series_panels(runs)]
-    return [chart for chart in charts if chart is not None]
-
-
 def run_detail_charts(run: RunView) -> list[Chart]:
-    """What only one run at a time can show: page-size composition and the heatmap."""
+    """What only one run at a time can show: page-size composition, the heatmap and each
+    tier's physical memory."""
     charts = [page_size_chart(run)]
     if run.result is not None and run.result.heatmap is not None:
         charts.append(heatmap_chart(run.result.heatmap))
+    if run.result is not None and run.result.physical_memory:
+        charts.extend(
+            memory_map_chart(tier, index) for index, tier in enumerate(run.result.physical_memory)
+        )
     return [chart for chart in charts if chart is not None]
 
 

@@ -154,12 +154,12 @@ def run_page(request: Request, run_id: Id, session: SessionDep) -> HTMLResponse:
 def compare_page(
     request: Request,
     session: SessionDep,
+    choices: Choices,
     runs: Annotated[str | None, Query(max_length=2000)] = None,
-    baseline: OptionalIdQuery = None,
 ) -> HTMLResponse:
-    """Any set of runs side by side: summary differences and overlaid series."""
+    """Any set of runs side by side: summary differences and the views across runs."""
     context = views.compare_runs_context(
-        session, run_ids=views.parse_run_ids(runs), baseline_id=baseline
+        session, run_ids=views.parse_run_ids(runs), choices=choices
     )
     return page(request, "compare.html", with_plots=True, read_only=False, **context)
 

@@ -19,7 +19,7 @@ from backend.runs.schemas import RunRead
 from backend.shares import repository as share_repository
 from backend.shares import service as share_service
 from frontend.chart_sets import (
-    comparison_charts,
+    SweepOverview,
     overlay_charts,
     run_detail_charts,
     single_run_charts,
@@ -59,6 +59,25 @@ class ViewChoices:
     overlay: str | None = None
     baseline_id: int | None = None
     focus_id: int | None = None
+
+    def overview(
+        self,
+        views: Sequence[RunView],
+        *,
+        baseline: RunView | None,
+        declared: Mapping[str, Sequence[Any]] | None = None,
+    ) -> SweepOverview:
+        """The views across ``views`` as chosen."""
+        return sweep_overview(
+            views,
+            declared=declared,
+            metric=self.metric,
+            x_path=self.x_axis,
+            color_path=self.color_axis,
+            pair=self.pareto,
+            overlay=self.overlay,
+            baseline=baseline,
+        )
 
     def selection(self) -> dict[str, Any]:
         """What the page's links and forms carry over when they change one choice."""
@@ -105,16 +124,7 @@ def _runs_context(
     baseline = _pick_run(views, choices.baseline_id, "baseline")
     focus_view = _pick_run(views, choices.focus_id, "focus")
     focus = with_result(session, focus_view) if focus_view else None
-    overview = sweep_overview(
-        list(views.values()),
-        declared=axes,
-        metric=choices.metric,
-        x_path=choices.x_axis,
-        color_path=choices.color_axis,
-        pair=choices.pareto,
-        overlay=choices.overlay,
-        baseline=baseline,
-    )
+    overview = choices.overview(list(views.values()), declared=axes, baseline=baseline)
     series_note = ""
     if len(views) > 1:
         overlaid = [with_result(session, views[run_id]) for run_id in overview.overlay_run_ids]
@@ -167,12 +177,13 @@ def parse_run_ids(text: str | None) -> list[int]:
 
 
 def compare_context(
-    session: Session, *, runs: Sequence[RunRead], baseline_id: int | None
+    session: Session, *, runs: Sequence[RunRead], choices: ViewChoices
 ) -> dict[str, Any]:
-    """Runs side by side: summary with differences, spec differences, overlaid charts."""
+    """Runs side by side: summary with differences, spec differences, the views across runs
+    (axes are the parameters that differ) and per-epoch overlays."""
     labels = run_labels(runs, with_ids=True)
-    views = run_views(session, runs, labels)
-    baseline = _pick_run(views, baseline_id, "baseline")
+    views = summary_views(runs, labels, number_by_id=True)
+    baseline = _pick_run(views, choices.baseline_id, "baseline")
     names = {
         run.experiment_id: experiment.name
         for run in runs
@@ -190,6 +201,10 @@ def compare_context(
         for run_id in order
     ]
     reference = [views[run_id] for run_id in order]
+    overview = choices.overview(reference, baseline=baseline)
+    overlaid = [with_result(session, views[run_id]) for run_id in overview.overlay_run_ids]
+    series, series_note = overlay_charts(overlaid, overview.axes)
+    run_ids = ",".join(str(run.id) for run in runs)
     return {
         "runs": runs,
         "labels": labels,
@@ -198,17 +213,20 @@ def compare_context(
         "summary_rows": summary_rows(reference),
         "columns": columns,
         "spec_rows": spec_differences([(labels[run.id], run.spec) for run in runs]),
-        "charts": comparison_charts(reference, baseline=baseline) if len(views) > 1 else [],
-        "run_ids": ",".join(str(run.id) for run in runs),
-        "selection": {"runs": ",".join(str(run.id) for run in runs), "baseline": baseline_id},
+        "overview": overview,
+        "series_note": series_note,
+        "charts": overview.charts + series if len(views) > 1 else [],
+        "focus_charts": [],
+        "run_ids": run_ids,
+        "selection": {"runs": run_ids, **choices.selection(), "focus": None},
     }
 
 
 def compare_runs_context(
-    session: Session, *, run_ids: Sequence[int], baseline_id: int | None
+    session: Session, *, run_ids: Sequence[int], choices: ViewChoices
 ) -> dict[str, Any]:
     runs = [run_service.read_run(session, run_id=run_id) for run_id in run_ids]
-    return compare_context(session, runs=runs, baseline_id=baseline_id)
+    return compare_context(session, runs=runs, choices=choices)
 
 
 def shared_context(
@@ -260,5 +278,5 @@ def shared_context(
     return {
         **base,
         "layout": "compare",
-        **compare_context(session, runs=shared.runs, baseline_id=choices.baseline_id),
+        **compare_context(session, runs=shared.runs, choices=choices),
     }

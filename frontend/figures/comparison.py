@@ -35,9 +35,9 @@ HEADLINE_METRICS = (
     "thp_1g_alloc_success_ratio",
 )
 _BAR_COLUMNS = 3
-# Longer run labels are replaced by run numbers on bar axes (the full label is on hover):
-# three charts share a row, so a label must fit a third of the page without turning.
-_BAR_LABEL_CHARS = 12
+# Run labels give way to run numbers on bar axes (the full label is on hover) unless all of
+# them fit side by side, unturned, in a third of the page: about this many characters.
+_BAR_AXIS_CHARS = 48
 
 
 def headline_metrics(runs: Sequence[RunView]) -> list[str]:
@@ -59,7 +59,7 @@ def summary_bars_chart(runs: Sequence[RunView]) -> Chart | None:
         return None
     rows = math.ceil(len(metrics) / _BAR_COLUMNS)
     units = {name: unit_for(name, _reported(runs, name)) for name in metrics}
-    fits = all(len(run.label) <= _BAR_LABEL_CHARS for run in runs)
+    fits = len(runs) * max(len(run.label) for run in runs) <= _BAR_AXIS_CHARS
     names = [plot_text(run.label if fits else run.short_name) for run in runs]
     figure = make_subplots(
         rows=rows,

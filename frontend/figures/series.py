@@ -205,6 +205,10 @@ def page_size_chart(run: RunView) -> Chart | None:
         hovermode="x unified",
     )
     kept = drawn_indices(len(series[_X_COLUMN]))
+    if len(kept) > 1:
+        # Areas end at the plot's edge; a margin keeps the first x label off the y axis's.
+        first, last = series[_X_COLUMN][0], series[_X_COLUMN][-1]
+        figure.update_xaxes(range=[first - 0.04 * (last - first), last])
     if len(kept) == 1:
         # One epoch: a bar per page size, not a stack of areas one point wide.
         sizes = [f"{page_size_of_resident_column(name)} pages" for name in columns]

@@ -77,6 +77,7 @@
   function drawFigures() {
     const plots = document.querySelectorAll(".plot[data-figure]");
     if (!plots.length || !window.Plotly) return;
+    const drawn = [];
     for (const element of plots) {
       const block = document.getElementById(element.dataset.figure);
       const figure = JSON.parse(block.textContent);
@@ -87,13 +88,16 @@
         modeBarButtonsToRemove: ["lasso2d", "select2d", "sendChartToCloud"],
         toImageButtonOptions: { format: "png", filename: element.dataset.fileName, scale: 2 },
       };
-      window.Plotly.newPlot(element, figure.data, figure.layout, config).then(() => {
+      const done = window.Plotly.newPlot(element, figure.data, figure.layout, config).then(() => {
         declutter(element);
         element.on("plotly_afterplot", () => declutter(element));
         if (figure.layout.meta && figure.layout.meta.run_ids) watchBrush(element);
         element.dataset.drawn = "true";
       });
+      drawn.push(done);
     }
+    // When the page became usable: benchmarks/sweep_page.py reads this mark.
+    Promise.all(drawn).then(() => performance.mark("pagelab:figures-drawn"));
   }
 
   // Point labels (a Pareto front's run numbers, heatmap cell values) are placed by Plotly

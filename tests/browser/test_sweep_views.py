@@ -169,6 +169,7 @@ def _brush_first_axis(page: Page) -> None:
     where = page.evaluate(
         """() => {
             const plot = document.querySelector('#chart-parallel .plot');
+            plot.scrollIntoView({block: 'center'});
             const area = plot.querySelector('.nsewdrag').getBoundingClientRect();
             const xa = plot._fullLayout.xaxis, ya = plot._fullLayout.yaxis;
             return {x: area.left + xa.l2p(0), top: area.top + ya.l2p(0.45),
@@ -214,6 +215,7 @@ def test_a_large_sweep_reads_at_a_glance(
     _full_screenshot(page, f"sweep-{size}")
     page.evaluate("() => document.getElementById('views').scrollIntoView()")
     page.screenshot(path=str(SCREENSHOTS / f"sweep-{size}-views.png"))
+    page.locator("#chart-pareto").screenshot(path=str(SCREENSHOTS / f"sweep-{size}-pareto.png"))
     _assert_readable(page)
 
     if size == "48":
@@ -253,7 +255,7 @@ def test_a_two_axis_sweep_is_a_heatmap_of_its_summaries(
 ) -> None:
     experiment_id = sweeps["two-axis"]
     page = open_browser().page
-    _open_sweep(page, f"{live_server.url}/experiments/{experiment_id}?metric=tlb_l1d_misses")
+    _open_sweep(page, f"{live_server.url}/experiments/{experiment_id}?metric=tlb_l2_misses")
     drawn = page.evaluate(
         """() => {
             const trace = document.querySelector('#chart-sweep-view .plot').data[0];
@@ -262,10 +264,11 @@ def test_a_two_axis_sweep_is_a_heatmap_of_its_summaries(
         }"""
     )
     assert drawn["type"] == "heatmap"
-    assert drawn["x"] == ["4K", "64K"] and drawn["y"] == ["0.6", "1.0", "1.4"]
+    # The axis with more values goes across.
+    assert drawn["x"] == ["0.6", "1.0", "1.4"] and drawn["y"] == ["4K", "64K"]
     with live_server.api() as api:
         runs = api.get(f"/experiments/{experiment_id}").json()["runs"]
-    metric = "tlb_l1d_misses"
+    metric = "tlb_l2_misses"
     assert all(metric in run["summary"] for run in runs)
     expected = [
         [
@@ -275,9 +278,9 @@ def test_a_two_axis_sweep_is_a_heatmap_of_its_summaries(
                 if run["params"]["workload.generator.alpha"] == alpha
                 and run["params"]["policy.base_page"] == page_size
             )
-            for page_size in ("4K", "64K")
+            for alpha in (0.6, 1.0, 1.4)
         ]
-        for alpha in (0.6, 1.0, 1.4)
+        for page_size in ("4K", "64K")
     ]
     assert drawn["exact"] == expected  # one cell per point, each the stored summary value
     cells = page.locator("#chart-sweep-view g.hm, #chart-sweep-view .heatmap-label text")

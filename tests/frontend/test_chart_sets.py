@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from frontend.chart_sets import comparison_charts, point_label, single_run_charts, unique_labels
+from frontend.chart_sets import (
+    overlay_charts,
+    point_label,
+    single_run_charts,
+    sweep_overview,
+    unique_labels,
+)
 from frontend.figures import RunView
 
 from .samples import MIB, epoch_series, make_result, two_region_heatmap
@@ -27,12 +33,16 @@ def test_labels_that_repeat_or_are_empty_get_the_run_id() -> None:
 def _run(label: str, runtime_ns: float) -> RunView:
     series = epoch_series(2, faults=[3, 1], resident_bytes=[MIB, 2 * MIB])
     summary = {"est_runtime_ns": runtime_ns, "bloat_bytes": 0, "faults": 4}
-    return RunView(label, make_result(summary=summary, series=series, heatmap=two_region_heatmap()))
+    result = make_result(summary=summary, series=series, heatmap=two_region_heatmap())
+    return RunView(label, result, {"policy.base_page": label}, number=label, run_id=len(label))
 
 
 def test_several_runs_get_comparisons_and_one_run_its_own_detail() -> None:
     runs = [_run("4K", 2e6), _run("64K", 1e6)]
-    keys = [chart.key for chart in comparison_charts(runs)]
-    assert keys == ["summary-bars", "bloat-speedup", "series-faults", "series-memory"]
+    overview = sweep_overview(runs, baseline=runs[0])
+    keys = [chart.key for chart in overview.charts]
+    assert keys == ["sweep-view", "summary-bars", "sweep", "parallel", "bloat-speedup"]
+    charts, _ = overlay_charts(runs, overview.axes)
+    assert [chart.key for chart in charts] == ["series-faults", "series-memory"]
     keys = [chart.key for chart in single_run_charts(runs[0])]
     assert keys == ["series-faults", "series-memory", "heatmap"]

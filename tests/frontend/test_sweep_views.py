@@ -4,6 +4,8 @@ parallel coordinates, legends that stay short and user text that stays text."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pytest
 
@@ -16,7 +18,7 @@ from frontend.figures.tradeoffs import parallel_chart, pareto_chart, pareto_fron
 
 from .samples import MIB, epoch_series, make_result
 
-AXES = {
+AXES: dict[str, list[Any]] = {
     "workload.generator.alpha": [0.6, 0.8, 1.0, 1.2],
     "workload.generator.size_bytes": ["64M", "256M"],
     "policy.base_page": ["4K", "64K"],
@@ -24,7 +26,7 @@ AXES = {
 }
 
 
-def _grid(axes: dict[str, list[object]]) -> list[RunView]:
+def _grid(axes: Mapping[str, Sequence[Any]]) -> list[RunView]:
     """One run per point; runtime and bloat made up from the point so cells are checkable."""
     runs = []
     for number, values in enumerate(itertools.product(*axes.values()), start=1):
@@ -58,7 +60,10 @@ def test_one_axis_draws_a_line_over_numbers_and_bars_over_names() -> None:
 
 
 def test_two_axes_draw_a_heatmap_with_one_cell_per_point() -> None:
-    axes = {"workload.generator.alpha": [0.6, 1.0, 1.4], "policy.base_page": ["4K", "64K"]}
+    axes: dict[str, list[Any]] = {
+        "workload.generator.alpha": [0.6, 1.0, 1.4],
+        "policy.base_page": ["4K", "64K"],
+    }
     runs = _grid(axes)
     chart = shape_chart(runs, sweep_axes(runs, axes), "est_runtime_ns")
     assert chart is not None
@@ -76,7 +81,7 @@ def test_two_axes_draw_a_heatmap_with_one_cell_per_point() -> None:
 
 
 def test_more_axes_draw_facets_with_a_menu_for_the_rest_and_a_short_legend() -> None:
-    axes = {**AXES, "controls.seed": [1, 2]}
+    axes: dict[str, list[Any]] = {**AXES, "controls.seed": [1, 2]}
     runs = _grid(axes)
     chart = shape_chart(runs, sweep_axes(runs, axes), "est_runtime_ns")
     assert chart is not None
@@ -142,7 +147,7 @@ def test_a_large_sweep_gets_views_by_shape_not_a_bar_per_run() -> None:
     few = _grid({"policy.thp": ["never", "always"], "policy.base_page": ["4K", "64K"]})
     assert len(few) <= SMALL_SET_RUNS
     keys = [chart.key for chart in sweep_overview(few, baseline=few[0]).charts]
-    assert keys[:2] == ["summary-bars", "sweep-view"] and "bloat-speedup" in keys
+    assert keys[:2] == ["sweep-view", "summary-bars"] and "bloat-speedup" in keys
 
 
 def test_runs_of_one_epoch_get_a_note_not_a_column_of_dots() -> None:
