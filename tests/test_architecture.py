@@ -131,6 +131,39 @@ def test_engine_imports_without_service_libraries() -> None:
     assert not pulled_in, f"importing pagelab loads {pulled_in}"
 
 
+def commits_outside_routers(root: Path) -> list[str]:
+    """``file:line`` of every ``.commit()`` call in backend/ outside a ``router.py``: services
+    never commit, the request (a router) or the task (worker/) does."""
+    found = []
+    for path in sorted((root / "backend").rglob("*.py")):
+        if path.name == "router.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "commit"
+            ):
+                found.append(f"{path.relative_to(root).as_posix()}:{node.lineno}")
+    return found
+
+
+def test_only_routers_commit_in_the_backend(tmp_path: Path) -> None:
+    assert commits_outside_routers(REPO_ROOT) == []
+    _write(tmp_path, "backend/runs/router.py", "def cancel(session):\n    session.commit()\n")
+    _write(tmp_path, "backend/runs/service.py", "def cancel(session):\n    session.commit()\n")
+    assert commits_outside_routers(tmp_path) == ["backend/runs/service.py:2"]
+
+
+def test_run_execution_imports_without_creating_the_celery_app() -> None:
+    probe = "import sys, worker.execution; print('worker.app' in sys.modules)"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    ).stdout.strip()
+    assert loaded == "False"
+
+
 def _write(root: Path, relative: str, source: str) -> None:
     path = root / relative
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,8 @@ import logging
 from typing import Any
 
 from backend.queue import EXECUTE_RUN_TASK
-from backend.runs.execution import execute_run
 from worker.app import app, session_factory, settings
+from worker.execution import execute_run
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import make_engine, make_session_factory, utc_now
-from backend.runs.execution import execute_run
 from backend.runs.models import Run, RunResult
 from backend.settings import Settings
+from worker.execution import execute_run
 from worker.maintenance import MaintenanceLoop
 
 from ..real_services import Workers

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from backend.db import make_engine, make_session_factory
-from backend.runs.execution import execute_run
 from backend.settings import Settings
+from worker.execution import execute_run
 
 from .helpers import assert_problem
 

@@ -1,7 +1,8 @@
 """Running one run in a worker: claim it, simulate with a monitor beside, store the outcome.
 
-The worker's task is a thin call to ``execute_run``; everything it does is here, where a test
-can call it without a broker.
+This is a task boundary, like worker/maintenance.py: it commits (the claim, each heartbeat,
+the outcome). The task (worker/tasks.py) is a thin call to ``execute_run``; importing this
+module does not create the Celery app, so a test can call it without a broker.
 """
 
 from __future__ import annotations
