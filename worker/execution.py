@@ -99,7 +99,7 @@ def execute_run(
         claim = service.claim_run(session, run_id=run_id, worker_hostname=worker_hostname)
         session.commit()
     if claim is None:
-        return "not queued (already handled, cancelled, or served from a stored result)"
+        return "not queued (already handled, or cancelled)"
 
     interval_s = min(settings.progress_interval_s, settings.heartbeat_timeout_s / 3)
     outcome: Callable[[Session], bool]

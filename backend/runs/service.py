@@ -97,18 +97,6 @@ def read_run(session: Session, *, run_id: int) -> RunRead:
     return to_read(run, repository.summaries(session, [run.id]).get(run.id))
 
 
-def reuse_stored_result(session: Session, *, run: Run) -> int | None:
-    """Copy a result stored for the same spec and engine version to ``run``, if there is
-    one; returns its access count."""
-    source = repository.find_result(
-        session, spec_hash=run.spec_hash, engine_version=run.engine_version
-    )
-    if source is None:
-        return None
-    repository.copy_result(session, source_result_id=source.id, run_id=run.id)
-    return int(source.meta["accesses"])
-
-
 @dataclass(frozen=True)
 class Claim:
     """A run this worker now owns, as attempt ``attempt``."""
@@ -120,8 +108,12 @@ class Claim:
 
 def claim_run(session: Session, *, run_id: int, worker_hostname: str) -> Claim | None:
     """Take a queued run for this worker, or None if it is not queued (a duplicate delivery,
-    or it was cancelled, or another worker has it). A run whose result is already stored
-    succeeds here without simulating."""
+    or it was cancelled, or another worker has it).
+
+    Whether a stored result is reused is decided once, at submission
+    (``experiments.service.create_experiment``): a run that was queued is simulated, even if
+    an identical one stored its result in the meantime.
+    """
     run = repository.get(session, run_id)
     if run is None or run.status != "queued":
         return None
@@ -135,22 +127,8 @@ def claim_run(session: Session, *, run_id: int, worker_hostname: str) -> Claim |
         now=now,
     ):
         return None
-    attempt = run.attempts + 1
-    accesses = reuse_stored_result(session, run=run)
-    if accesses is not None:
-        repository.finish(
-            session,
-            run_id=run_id,
-            attempt=attempt,
-            status="succeeded",
-            now=now,
-            reused_result=True,
-            accesses_done=accesses,
-        )
-        refresh_experiment_status(session, experiment_id=run.experiment_id)
-        return None
     refresh_experiment_status(session, experiment_id=run.experiment_id)
-    return Claim(run_id=run_id, attempt=attempt, spec=run.spec)
+    return Claim(run_id=run_id, attempt=run.attempts + 1, spec=run.spec)
 
 
 def record_heartbeat(

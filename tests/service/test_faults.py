@@ -1,5 +1,6 @@
 """Faults with real processes: a worker killed mid-run, a broker down at submission, a
-cancelled run; and the reaper's limits and a duplicate delivery, on the real database."""
+cancelled run; and the reaper's limits, a duplicate delivery and stored-result reuse, on the
+real database."""
 
 from __future__ import annotations
 
@@ -180,3 +181,26 @@ def test_a_task_delivered_twice_runs_once_and_stores_one_result(
     assert second.startswith("not queued")
     assert _run(api, run["id"])["worker_hostname"] == "a@host"
     assert _results(db, run["id"]) == 1
+
+
+def test_reuse_is_decided_at_submission_so_a_queued_run_is_simulated(
+    api: TestClient, settings: Settings, db: Session
+) -> None:
+    spec = tiny_spec()
+    first, second = (_submit(api, spec) for _ in range(2))  # nothing stored yet: both queued
+    assert (first["status"], second["status"]) == ("queued", "queued")
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    try:
+        for run, host in ((first, "a@host"), (second, "b@host")):
+            assert execute_run(factory, settings, run_id=run["id"], worker_hostname=host) == (
+                "succeeded"
+            )
+    finally:
+        engine.dispose()
+    simulated = _run(api, second["id"])
+    assert (simulated["reused_result"], simulated["attempts"]) == (False, 1)
+    assert _results(db, second["id"]) == 1
+    # Submitted once a result is stored: reused at once, no worker involved.
+    third = _submit(api, spec)
+    assert (third["status"], third["reused_result"], third["attempts"]) == ("succeeded", True, 0)
