@@ -50,6 +50,8 @@ from pagelab.memory.layout import (
     MIGRATE_MOVABLE,
     MIGRATETYPES,
     MOVE_WIDTH,
+    N_CACHED_FREE_PB,
+    N_CACHED_MIGRATE_PB,
     N_COMPACT_DEFERRED,
     N_COMPACT_FAIL,
     N_COMPACT_FREE_SCANNED,
@@ -107,6 +109,14 @@ def init_node(frames: Words, blocks: Blocks, index: Words, nodes: Nodes, node: i
     for offset in range(0, count, 1 << max_order):
         add_free_block(blocks, index, nodes, node, offset, max_order)
     nodes[node, N_FREE_FRAMES] = count
+    reset_cached_positions(nodes, node)
+
+
+@kernel
+def reset_cached_positions(nodes: Nodes, node: int) -> None:
+    """``reset_cached_positions``: the next run's scanners start from the node's ends."""
+    nodes[node, N_CACHED_MIGRATE_PB] = 0
+    nodes[node, N_CACHED_FREE_PB] = nodes[node, N_PAGEBLOCKS] - 1
 
 
 @kernel
@@ -317,6 +327,18 @@ def defer_compaction(nodes: Nodes, node: int, order: int) -> None:
 
 
 @kernel
+def compaction_restarting(nodes: Nodes, node: int, order: int) -> bool:
+    """``compaction_restarting``: deferral ran its full course (shift 6, 64 attempts
+    considered), so the scanners start afresh (``__reset_isolation_suitable``)."""
+    if order < nodes[node, N_ORDER_FAILED]:
+        return False
+    return bool(
+        nodes[node, N_DEFER_SHIFT] == COMPACT_MAX_DEFER_SHIFT
+        and nodes[node, N_DEFER_CONSIDERED] >= 1 << COMPACT_MAX_DEFER_SHIFT
+    )
+
+
+@kernel
 def compaction_defer_reset(nodes: Nodes, node: int, order: int) -> None:
     nodes[node, N_DEFER_CONSIDERED] = 0
     nodes[node, N_DEFER_SHIFT] = 0
@@ -352,24 +374,39 @@ def _scanners(
     target_below: int,
     goal_order: int,
     goal_score: int,
+    whole_node: bool,
 ) -> bool:
     """One compaction run over the node; whether the goal was reached.
 
-    Modelled at pageblock granularity: the migrate scanner walks up from the node's first
-    pageblock and evacuates, whole, each pageblock whose in-use pages are all movable and
-    unpinned (and that is not a huge page); a pageblock holding any other page is skipped
-    (Linux would still move its movable pages, which cannot free the block). The free scanner
-    walks down from the top and takes free blocks of order < ``target_below`` in MOVABLE
-    pageblocks, lowest first within a pageblock (``suitable_migration_target``). The goal is
-    checked after each source pageblock: a free block of ``goal_order`` (≥ 0) usable by a
-    movable request, or else the node score at or below ``goal_score``.
+    Modelled at pageblock granularity: the migrate scanner walks up and evacuates, whole,
+    each pageblock whose in-use pages are all movable and unpinned (and that is not a huge
+    page); a pageblock holding any other page is skipped (Linux would still move its movable
+    pages, which cannot free the block). The free scanner walks down and takes free blocks of
+    order < ``target_below`` in MOVABLE pageblocks, lowest first within a pageblock
+    (``suitable_migration_target``). The goal is checked after each source pageblock: a free
+    block of ``goal_order`` (≥ 0) usable by a movable request, or else the node score at or
+    below ``goal_score``.
+
+    The scanners start where the last run left them (``compact_cached_migrate_pfn``,
+    ``compact_cached_free_pfn``), or at the node's ends for a ``whole_node`` run (proactive
+    compaction, ``cc->whole_zone``). A run that stops at its goal leaves the migrate position
+    after the last source pageblock and the free position at the pageblock the free scanner
+    was taking from (its unused pages are released there, so it is scanned again); the cached
+    positions only move inwards, so a whole-node run does not undo a direct run's progress.
+    When the scanners meet, both go back to the ends (``reset_cached_positions``). Linux
+    advances the migrate position past a block only when nothing was isolated from it, so it
+    rescans a block it emptied once more; here an evacuated block is not revisited.
     """
     pb_order = nodes[node, N_PB_ORDER]
     pb_frames = 1 << pb_order
     first = nodes[node, N_PB_START]
     start = nodes[node, N_FRAME_START]
-    source = 0
-    target_pb = nodes[node, N_PAGEBLOCKS] - 1
+    if whole_node:
+        source = 0
+        target_pb = nodes[node, N_PAGEBLOCKS] - 1
+    else:
+        source = nodes[node, N_CACHED_MIGRATE_PB]
+        target_pb = nodes[node, N_CACHED_FREE_PB]
     target_visited = False
     target = 0  # next frame of the isolated target block
     target_left = 0
@@ -434,6 +471,11 @@ def _scanners(
         source += 1
     if target_left > 0:  # release_freepages: isolated targets left unused go back
         free_range(frames, blocks, index, nodes, node, target, target_left, CLASS_MOVABLE)
+    if met or source >= target_pb:
+        reset_cached_positions(nodes, node)
+    else:
+        nodes[node, N_CACHED_MIGRATE_PB] = max(nodes[node, N_CACHED_MIGRATE_PB], source + 1)
+        nodes[node, N_CACHED_FREE_PB] = min(nodes[node, N_CACHED_FREE_PB], target_pb)
     if not done:
         if goal_order >= 0:
             done = suitable_block_free(nodes, node, goal_order)
@@ -450,8 +492,11 @@ def compact(
 
     Not needed when a suitable free block exists; deferred (``compaction_deferred``); skipped
     when ``compaction_suitable`` says no (watermark min); otherwise one run of the scanners
-    (``_scanners``), counted as a stall, then a success (deferral reset) or a failure
-    (``defer_compaction``). Async and sync modes are one mode here.
+    (``_scanners``, from the cached positions; from the ends when ``compaction_restarting``),
+    counted as a stall, then a success (deferral reset) or a failure (``defer_compaction``).
+    A run that resumed part-way and met the free scanner without success is retried once
+    from the ends, as the slow path retries Linux's ``COMPACT_PARTIAL_SKIPPED``; only a run
+    over the whole node fails. Async and sync modes are one mode here.
     """
     nodes[node, N_MOVES_RECORDED] = 0
     nodes[node, N_MOVES_DROPPED] = 0
@@ -462,8 +507,19 @@ def compact(
         return COMPACT_DEFERRED
     if not compaction_suitable(nodes, node, order):
         return COMPACT_SKIPPED
+    if compaction_restarting(nodes, node, order):
+        reset_cached_positions(nodes, node)
     nodes[node, N_COMPACT_STALL] += 1
-    if _scanners(frames, blocks, index, nodes, moves, node, order, order, 0):
+    resumed = (
+        nodes[node, N_CACHED_MIGRATE_PB] > 0
+        or nodes[node, N_CACHED_FREE_PB] < nodes[node, N_PAGEBLOCKS] - 1
+    )
+    done = _scanners(frames, blocks, index, nodes, moves, node, order, order, 0, False)
+    if not done and resumed:
+        # The scanners met part-way (COMPACT_PARTIAL_SKIPPED) and went back to the ends:
+        # the allocation's slow path retries (should_compact_retry), from there.
+        done = _scanners(frames, blocks, index, nodes, moves, node, order, order, 0, False)
+    if done:
         nodes[node, N_COMPACT_SUCCESS] += 1
         compaction_defer_reset(nodes, node, order)
         return COMPACT_SUCCESS
@@ -484,7 +540,8 @@ def proactive_compact(
 ) -> int:
     """One kcompactd proactive check (§3.1): low = 100 − proactiveness, high = min(low +
     min(10, low/2), 100); when the node score exceeds high, compact the whole node (free
-    blocks below pageblock order are targets) until the score is at most low."""
+    blocks below pageblock order are targets) until the score is at most low. The run
+    scans from the node's ends (``whole_zone``), as ``proactive_compact_node`` does."""
     nodes[node, N_MOVES_RECORDED] = 0
     nodes[node, N_MOVES_DROPPED] = 0
     if proactiveness == 0:
@@ -495,6 +552,6 @@ def proactive_compact(
     if node_fragmentation_score(nodes, node, pb_order) <= high:
         return COMPACT_NOT_NEEDED
     nodes[node, N_PROACTIVE_RUNS] += 1
-    if _scanners(frames, blocks, index, nodes, moves, node, pb_order, -1, low):
+    if _scanners(frames, blocks, index, nodes, moves, node, pb_order, -1, low, True):
         return COMPACT_SUCCESS
     return COMPACT_COMPLETE

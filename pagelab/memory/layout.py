@@ -15,8 +15,8 @@ All NUMA nodes share four flat arrays, each node at its own offsets:
     word of the level below) make the first candidate a few word reads away.
 ``nodes`` (int64, ``(nodes, NODE_WIDTH)``)
     Per node: offsets into the other arrays, geometry, watermarks, free-block counts per
-    (migratetype, order) as ``/proc/pagetypeinfo`` shows them, compaction deferral and
-    statistics.
+    (migratetype, order) as ``/proc/pagetypeinfo`` shows them, compaction deferral and the
+    scanners' cached positions, statistics.
 
 The free lists themselves are not stored: with eager merging (no per-CPU lists), the free
 blocks are exactly the maximal aligned all-free blocks of the in-use bitmap, cut at
@@ -103,7 +103,11 @@ N_COMPACT_MIGRATE_SCANNED = 42
 N_COMPACT_FREE_SCANNED = 43
 N_COMPACT_PAGES_MIGRATED = 44
 N_PROACTIVE_RUNS = 45
-N_FREE_BLOCKS = 46  # + migratetype * ORDERS_CAP + order
+# Where compaction's scanners resume (compact_cached_migrate_pfn, compact_cached_free_pfn), as
+# pageblocks from the node's first.
+N_CACHED_MIGRATE_PB = 46
+N_CACHED_FREE_PB = 47
+N_FREE_BLOCKS = 48  # + migratetype * ORDERS_CAP + order
 NODE_WIDTH = N_FREE_BLOCKS + MIGRATETYPES * ORDERS_CAP
 
 STATISTICS = {

@@ -14,6 +14,8 @@ from pagelab.memory._fragmentation import (
 from pagelab.memory.layout import (
     CLASS_MOVABLE,
     CLASS_UNMOVABLE,
+    COMPACT_COMPLETE,
+    COMPACT_DEFERRED,
     COMPACT_SUCCESS,
     MAP_HUGE_PUD,
     N_FREE_BLOCKS,
@@ -97,6 +99,49 @@ def test_compaction_evacuates_the_lowest_pageblock_into_the_highest() -> None:
     assert memory.free_blocks(0)[9] == 1
     assert moves[:6].tolist() == [0, 3585, 1, 2, 3587, 1]
     assert memory.moves_recorded(0) == 256
+    check(memory)
+
+
+def _compact_work(memory: PhysicalMemory, moves: np.ndarray) -> tuple[int, int, list[int]]:
+    """Compact for order 9; (migrate-scanned frames, free-scanned frames, first move)."""
+    before = memory.statistics(0)
+    memory.compact(0, 9, moves=moves)
+    after = memory.statistics(0)
+    return (
+        after["compact_migrate_scanned"] - before["compact_migrate_scanned"],
+        after["compact_free_scanned"] - before["compact_free_scanned"],
+        moves[:3].tolist() if memory.moves_recorded(0) else [],
+    )
+
+
+def test_compaction_resumes_where_the_last_run_stopped_until_the_scanners_meet() -> None:
+    # 64 MiB = 32 pageblocks, every other frame free (256 used, 256 free in each). Suitable
+    # for order 9 throughout: free ≥ 7168 > min 819 + compact_gap 1024 + (low − min) 204.
+    memory = _every_other_frame_free(64 * MIB)
+    moves = np.zeros(3 * 300, dtype=np.int64)
+    # Run 1 from the ends: pageblock 0's pages go to pageblock 31's free frames.
+    assert _compact_work(memory, moves) == (512, 512, [0, 31 * 512 + 1, 1])
+    assert memory.alloc(0, 9, CLASS_MOVABLE) == 0  # the block it made
+    # Run 2 resumes: the migrate scanner at pageblock 1 (0 is not scanned again), the free
+    # scanner at 31 (it took pages there, so it looks again, finds it full) then 30.
+    assert _compact_work(memory, moves) == (512, 1024, [512, 30 * 512 + 1, 1])
+    assert memory.compact_result == COMPACT_SUCCESS
+    assert memory.alloc(0, 9, CLASS_MOVABLE) == 512
+    # A pin in each of pageblocks 2..29: run 3 scans them from 2 and meets the free scanner
+    # at 30 without moving a page. The positions go back to the ends and the run is retried
+    # from there: 0 and 1 hold huge pages, 2..29 pins; 30 (full, movable) could move, but
+    # the free scanner finds 31 full and meets it. The run fails.
+    for pageblock in range(2, 30):
+        memory.pin(0, pageblock * 512, 0)
+    assert _compact_work(memory, moves) == (28 * 512 + 31 * 512, 512, [])
+    assert memory.compact_result == COMPACT_COMPLETE
+    memory.unpin(0, 2 * 512, 0)
+    assert not memory.compact(0, 9)  # deferred once after the failure
+    assert memory.compact_result == COMPACT_DEFERRED
+    # Run 4 from the ends: pageblocks 0 and 1 hold huge pages, 2 is evacuated into 29, the
+    # free scanner passing the full 31 and 30 on the way.
+    assert _compact_work(memory, moves) == (3 * 512, 3 * 512, [1024, 29 * 512 + 1, 1])
+    assert memory.compact_result == COMPACT_SUCCESS
     check(memory)
 
 
