@@ -29,7 +29,6 @@ from backend.runs.schemas import RunStatus
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 
 
-
 def _json(
     model: BaseModel,
     *,
@@ -125,9 +124,7 @@ def get_experiment(experiment_id: Id, session: SessionDep) -> ExperimentRead:
     response_model=ExperimentRead,
     responses=problem_responses(401, 404, 409, 422),
 )
-def cancel_experiment(
-    experiment_id: Id, session: SessionDep, _: WriteAccessDep
-) -> ExperimentRead:
+def cancel_experiment(experiment_id: Id, session: SessionDep, _: WriteAccessDep) -> ExperimentRead:
     """Cancel queued runs now and ask running ones to stop."""
     service.cancel_experiment(session, experiment_id=experiment_id)
     session.commit()
@@ -167,9 +164,7 @@ def delete_experiment(experiment_id: Id, session: SessionDep, _: WriteAccessDep)
     response_model=ExperimentExport,
     responses=problem_responses(404, 422),
 )
-def export_json(
-    experiment_id: Id, session: SessionDep, response: Response
-) -> ExperimentExport:
+def export_json(experiment_id: Id, session: SessionDep, response: Response) -> ExperimentExport:
     """Download the experiment, its runs and every succeeded run's full result."""
     experiment = service.read_experiment(session, experiment_id=experiment_id)
     results = {

@@ -13,7 +13,6 @@ from backend.runs.schemas import ResultRead, RunExport, RunRead
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 
-
 @router.get("/{run_id}", response_model=RunRead, responses=problem_responses(404, 422))
 def get_run(run_id: Id, session: SessionDep) -> RunRead:
     """A run's status, progress, attempts and summary."""

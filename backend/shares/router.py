@@ -14,7 +14,6 @@ from backend.shares.schemas import ShareCreate, ShareCreated, SharedView, ShareI
 router = APIRouter(tags=["shares"])
 
 
-
 @router.post(
     "/shares",
     response_model=ShareCreated,
