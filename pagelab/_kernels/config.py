@@ -27,6 +27,21 @@ def kernel(function: _F) -> _F:
     return cast(_F, compiled)
 
 
+def borrowing_kernel(function: _F) -> _F:
+    """Like ``kernel``, but compiled without numba's reference counting (``_nrt=False``).
+
+    For kernels that only index arrays their caller passes in and never create one (the
+    physical-memory allocator): with reference counting, every array handed from one kernel
+    to the next costs atomic increments and decrements, which dominated an order-0
+    allocation. The caller keeps the arrays alive; a kernel compiled this way cannot
+    allocate an array.
+    """
+    compiled = njit(cache=True, nogil=True, boundscheck=False, error_model="numpy", _nrt=False)(
+        function
+    )
+    return cast(_F, compiled)
+
+
 def inline_kernel(function: _F) -> _F:
     """Like ``kernel``, but inlined into its callers at the numba IR level.
 

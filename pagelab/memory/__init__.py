@@ -17,7 +17,8 @@ free_index, nodes)`` first:
 - ``set_huge(pageblocks, nodes, node, offset, order, order_or_0)``
 - ``watermark_ok(nodes, node, order, mark_frames) -> bool``
 
-Array layouts and the names of every column: ``pagelab.memory.layout``.
+Array layouts and the names of every column: ``pagelab.memory.layout``. The kernels are
+compiled without reference counting (``borrowing_kernel``): a caller keeps the arrays alive.
 """
 
 from pagelab.memory._buddy import alloc, free, reclass, set_huge, watermark_ok

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from pagelab._kernels.config import kernel
+from pagelab._kernels.config import borrowing_kernel
 from pagelab.memory._buddy import alloc, free, reclass
 from pagelab.memory.layout import (
     CLASS_MOVABLE,
@@ -31,7 +31,7 @@ Meta = npt.NDArray[np.int16]
 Floats = npt.NDArray[np.float64]
 
 
-@kernel
+@borrowing_kernel
 def used_frames(nodes: Nodes, node: int) -> int:
     total = 0
     for cls in range(CLASSES):
@@ -39,7 +39,7 @@ def used_frames(nodes: Nodes, node: int) -> int:
     return int(total)
 
 
-@kernel
+@borrowing_kernel
 def _pick(cdf: Floats, draw: float) -> int:
     for order in range(cdf.shape[0]):
         if draw < cdf[order]:
@@ -47,7 +47,7 @@ def _pick(cdf: Floats, draw: float) -> int:
     return cdf.shape[0] - 1
 
 
-@kernel
+@borrowing_kernel
 def fill(
     frames: Words,
     blocks: Blocks,
@@ -105,7 +105,7 @@ def fill(
     return count, draw, False
 
 
-@kernel
+@borrowing_kernel
 def churn(
     frames: Words,
     blocks: Blocks,
@@ -169,7 +169,7 @@ def churn(
     return count, draw, victims.shape[0]
 
 
-@kernel
+@borrowing_kernel
 def shrink(
     frames: Words,
     blocks: Blocks,
@@ -196,7 +196,7 @@ def shrink(
             meta[i] = -1
 
 
-@kernel
+@borrowing_kernel
 def pin(
     blocks: Blocks,
     nodes: Nodes,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from pagelab._kernels.config import at, inline_kernel, kernel
+from pagelab._kernels.config import at, borrowing_kernel, inline_kernel
 from pagelab.memory._bits import (
     ALL_ONES,
     ZERO,
@@ -145,7 +145,7 @@ def del_free_block(
         )
 
 
-@kernel
+@borrowing_kernel
 def relabel(blocks: Blocks, index: Words, nodes: Nodes, node: int, local: int, new: int) -> None:
     """Set a pageblock's migratetype, moving its listed free blocks to the new type's lists."""
     row = nodes[node, N_PB_START] + local
@@ -184,7 +184,7 @@ def mark_frames(
         frames[at(w)] = fill
 
 
-@kernel
+@borrowing_kernel
 def account(
     blocks: Blocks, nodes: Nodes, node: int, offset: int, count: int, mobility: int, sign: int
 ) -> None:
@@ -207,7 +207,7 @@ def account(
         count -= part
 
 
-@kernel
+@borrowing_kernel
 def reclass(
     blocks: Blocks, nodes: Nodes, node: int, offset: int, count: int, old: int, new: int
 ) -> None:
@@ -237,7 +237,7 @@ def all_free(
     return True
 
 
-@kernel
+@borrowing_kernel
 def first_block(frames: Words, nodes: Nodes, node: int, local: int, order: int) -> int:
     """Offset of the lowest free block of exactly ``order`` in pageblock ``local``, or -1."""
     pb_order = nodes[node, N_PB_ORDER]
@@ -280,7 +280,7 @@ def take(
         add_free_block(blocks, index, nodes, node, offset + (1 << k), k)
 
 
-@kernel
+@borrowing_kernel
 def rmqueue_smallest(
     frames: Words, blocks: Blocks, index: Words, nodes: Nodes, node: int, order: int, mt: int
 ) -> int:
@@ -302,7 +302,7 @@ def rmqueue_smallest(
     return -1
 
 
-@kernel
+@borrowing_kernel
 def find_fallback(
     blocks: Blocks, index: Words, nodes: Nodes, node: int, mt: int, order: int, steered: bool
 ) -> int:
@@ -337,7 +337,7 @@ def find_fallback(
     return -1
 
 
-@kernel
+@borrowing_kernel
 def try_to_claim(
     frames: Words,
     blocks: Blocks,
@@ -373,7 +373,7 @@ def try_to_claim(
     return -1
 
 
-@kernel
+@borrowing_kernel
 def rmqueue_claim(
     frames: Words,
     blocks: Blocks,
@@ -406,7 +406,7 @@ def rmqueue_claim(
     return -1
 
 
-@kernel
+@borrowing_kernel
 def rmqueue_steal(
     frames: Words,
     blocks: Blocks,
@@ -429,7 +429,7 @@ def rmqueue_steal(
     return -1
 
 
-@kernel
+@borrowing_kernel
 def set_huge(blocks: Blocks, nodes: Nodes, node: int, offset: int, order: int, value: int) -> None:
     """Record (value = order) or forget (0) a huge page over the pageblocks it covers."""
     pb_order = nodes[node, N_PB_ORDER]
@@ -439,7 +439,7 @@ def set_huge(blocks: Blocks, nodes: Nodes, node: int, offset: int, order: int, v
         blocks[row, PB_HUGE] = value
 
 
-@kernel
+@borrowing_kernel
 def alloc(
     frames: Words, blocks: Blocks, index: Words, nodes: Nodes, node: int, order: int, mobility: int
 ) -> int:
@@ -493,7 +493,7 @@ def alloc(
     return int(nodes[node, N_FRAME_START] + offset)
 
 
-@kernel
+@borrowing_kernel
 def free_block(
     frames: Words,
     blocks: Blocks,
@@ -530,7 +530,7 @@ def free_block(
     add_free_block(blocks, index, nodes, node, offset, k)
 
 
-@kernel
+@borrowing_kernel
 def free(
     frames: Words,
     blocks: Blocks,
@@ -555,7 +555,7 @@ def free(
         free_block(frames, blocks, index, nodes, node, part, max_order, mobility)
 
 
-@kernel
+@borrowing_kernel
 def free_range(
     frames: Words,
     blocks: Blocks,
@@ -577,7 +577,7 @@ def free_range(
         count -= 1 << order
 
 
-@kernel
+@borrowing_kernel
 def watermark_ok(nodes: Nodes, node: int, order: int, mark: int) -> bool:
     """``__zone_watermark_ok`` without reserves: free frames above ``mark`` after the request
     and, for order > 0, a free block of at least ``order`` on any list."""

@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from pagelab._kernels.config import kernel
+from pagelab._kernels.config import borrowing_kernel
 from pagelab.memory.layout import MIGRATETYPES, N_FRAMES, N_FREE_BLOCKS, N_MAX_ORDER, ORDERS_CAP
 
 Nodes = npt.NDArray[np.int64]
 
 
-@kernel
+@borrowing_kernel
 def contig_page_info(nodes: Nodes, node: int, order: int) -> tuple[int, int, int]:
     """``fill_contig_page_info``: free pages F, free blocks B and blocks usable at ``order`` S."""
     free_pages = 0
@@ -32,7 +32,7 @@ def contig_page_info(nodes: Nodes, node: int, order: int) -> tuple[int, int, int
     return free_pages, free_blocks, suitable
 
 
-@kernel
+@borrowing_kernel
 def unusable_free_index(nodes: Nodes, node: int, order: int) -> int:
     """(F − S·2^order)·1000 / F, 1000 when nothing is free: 0 = no fragmentation."""
     free_pages, _, suitable = contig_page_info(nodes, node, order)
@@ -41,7 +41,7 @@ def unusable_free_index(nodes: Nodes, node: int, order: int) -> int:
     return (free_pages - (suitable << order)) * 1000 // free_pages
 
 
-@kernel
+@borrowing_kernel
 def fragmentation_index(nodes: Nodes, node: int, order: int) -> int:
     """``__fragmentation_index``: −1000 when a block of ``order`` is free, 0 when nothing is
     free, else 1000 − (1000 + 1000·F/2^order)/B (near 1000: failure from fragmentation)."""
@@ -53,7 +53,7 @@ def fragmentation_index(nodes: Nodes, node: int, order: int) -> int:
     return 1000 - (1000 + (free_pages * 1000 // (1 << order))) // free_blocks
 
 
-@kernel
+@borrowing_kernel
 def extfrag_for_order(nodes: Nodes, node: int, order: int) -> int:
     """The percentage of free memory unusable at ``order``; 0 when nothing is free."""
     free_pages, _, suitable = contig_page_info(nodes, node, order)
@@ -62,7 +62,7 @@ def extfrag_for_order(nodes: Nodes, node: int, order: int) -> int:
     return (free_pages - (suitable << order)) * 100 // free_pages
 
 
-@kernel
+@borrowing_kernel
 def node_fragmentation_score(nodes: Nodes, node: int, order: int) -> int:
     """``fragmentation_score_node`` with one zone: zone score × present / (present + 1)."""
     present = nodes[node, N_FRAMES]

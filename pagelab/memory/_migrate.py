@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from pagelab._kernels.config import at, kernel
+from pagelab._kernels.config import at, borrowing_kernel
 from pagelab.memory._bits import ALL_ONES, ONE, ZERO, clear_index_bit, lowest_bit
 from pagelab.memory._buddy import (
     account,
@@ -101,7 +101,7 @@ Nodes = npt.NDArray[np.int64]
 Moves = npt.NDArray[np.int64]
 
 
-@kernel
+@borrowing_kernel
 def init_node(frames: Words, blocks: Blocks, index: Words, nodes: Nodes, node: int) -> None:
     """List a new node's memory as free MAX_PAGE_ORDER blocks."""
     max_order = nodes[node, N_MAX_ORDER]
@@ -112,14 +112,14 @@ def init_node(frames: Words, blocks: Blocks, index: Words, nodes: Nodes, node: i
     reset_cached_positions(nodes, node)
 
 
-@kernel
+@borrowing_kernel
 def reset_cached_positions(nodes: Nodes, node: int) -> None:
     """``reset_cached_positions``: the next run's scanners start from the node's ends."""
     nodes[node, N_CACHED_MIGRATE_PB] = 0
     nodes[node, N_CACHED_FREE_PB] = nodes[node, N_PAGEBLOCKS] - 1
 
 
-@kernel
+@borrowing_kernel
 def record_move(moves: Moves, nodes: Nodes, node: int, old: int, new: int) -> None:
     """Append a one-frame move, extending the last record when both ends are consecutive."""
     recorded = nodes[node, N_MOVES_RECORDED]
@@ -139,7 +139,7 @@ def record_move(moves: Moves, nodes: Nodes, node: int, old: int, new: int) -> No
         nodes[node, N_MOVES_DROPPED] += 1
 
 
-@kernel
+@borrowing_kernel
 def contig_alloc(
     frames: Words,
     blocks: Blocks,
@@ -210,7 +210,7 @@ def contig_alloc(
     return -1
 
 
-@kernel
+@borrowing_kernel
 def _take_range(
     frames: Words,
     blocks: Blocks,
@@ -273,7 +273,7 @@ def _take_range(
     nodes[node, N_USED + mobility] += count
 
 
-@kernel
+@borrowing_kernel
 def suitable_block_free(nodes: Nodes, node: int, order: int) -> bool:
     """``__compact_finished``'s test: a free block of ``order`` or more on the movable list,
     or on a fallback list at an order a movable request may claim."""
@@ -288,7 +288,7 @@ def suitable_block_free(nodes: Nodes, node: int, order: int) -> bool:
     return False
 
 
-@kernel
+@borrowing_kernel
 def compaction_suitable(nodes: Nodes, node: int, order: int) -> bool:
     """Order-0 free frames above min + ``compact_gap`` (2 << order), plus low − min for
     costly orders; then, for costly orders, a fragmentation index outside
@@ -305,7 +305,7 @@ def compaction_suitable(nodes: Nodes, node: int, order: int) -> bool:
     return True
 
 
-@kernel
+@borrowing_kernel
 def compaction_deferred(nodes: Nodes, node: int, order: int) -> bool:
     """``compaction_deferred``: skip 2^compact_defer_shift attempts after a failure."""
     if order < nodes[node, N_ORDER_FAILED]:
@@ -318,7 +318,7 @@ def compaction_deferred(nodes: Nodes, node: int, order: int) -> bool:
     return True
 
 
-@kernel
+@borrowing_kernel
 def defer_compaction(nodes: Nodes, node: int, order: int) -> None:
     nodes[node, N_DEFER_CONSIDERED] = 0
     nodes[node, N_DEFER_SHIFT] = min(nodes[node, N_DEFER_SHIFT] + 1, COMPACT_MAX_DEFER_SHIFT)
@@ -326,7 +326,7 @@ def defer_compaction(nodes: Nodes, node: int, order: int) -> None:
         nodes[node, N_ORDER_FAILED] = order
 
 
-@kernel
+@borrowing_kernel
 def compaction_restarting(nodes: Nodes, node: int, order: int) -> bool:
     """``compaction_restarting``: deferral ran its full course (shift 6, 64 attempts
     considered), so the scanners start afresh (``__reset_isolation_suitable``)."""
@@ -338,7 +338,7 @@ def compaction_restarting(nodes: Nodes, node: int, order: int) -> bool:
     )
 
 
-@kernel
+@borrowing_kernel
 def compaction_defer_reset(nodes: Nodes, node: int, order: int) -> None:
     nodes[node, N_DEFER_CONSIDERED] = 0
     nodes[node, N_DEFER_SHIFT] = 0
@@ -346,7 +346,7 @@ def compaction_defer_reset(nodes: Nodes, node: int, order: int) -> None:
         nodes[node, N_ORDER_FAILED] = order + 1
 
 
-@kernel
+@borrowing_kernel
 def _lowest_target(
     frames: Words, blocks: Blocks, nodes: Nodes, node: int, local: int, below: int
 ) -> tuple[int, int]:
@@ -363,7 +363,7 @@ def _lowest_target(
     return best, best_order
 
 
-@kernel
+@borrowing_kernel
 def _scanners(
     frames: Words,
     blocks: Blocks,
@@ -484,7 +484,7 @@ def _scanners(
     return done
 
 
-@kernel
+@borrowing_kernel
 def compact(
     frames: Words, blocks: Blocks, index: Words, nodes: Nodes, moves: Moves, node: int, order: int
 ) -> int:
@@ -528,7 +528,7 @@ def compact(
     return COMPACT_COMPLETE
 
 
-@kernel
+@borrowing_kernel
 def proactive_compact(
     frames: Words,
     blocks: Blocks,
