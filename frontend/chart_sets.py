@@ -34,6 +34,8 @@ from frontend.figures.tradeoffs import (
 
 # Per-epoch charts overlay at most this many runs; a menu picks which.
 MAX_OVERLAY_RUNS = 8
+# Per-epoch panels drawn for larger sets.
+MAX_SERIES_PANELS = 4
 # Up to this many runs, a bar per run and a marker per run in a legend still read well.
 SMALL_SET_RUNS = 12
 # Metrics beside the swept axes in parallel coordinates (the chosen one is added).
@@ -106,6 +108,8 @@ class SweepOverview:
     overlays: list[Choice] = field(default_factory=list)
     overlay: str = ""
     overlay_run_ids: list[int] = field(default_factory=list)
+    # Large sets draw only a few per-epoch panels: each is a figure for the browser to draw.
+    max_series_panels: int | None = None
 
     @property
     def axis_choices(self) -> list[Choice]:
@@ -125,7 +129,7 @@ def _ranked(runs: Sequence[RunView], metric: str) -> list[RunView]:
     sign = -1 if lower_is_better(metric) is False else 1
     reporting = [run for run in runs if run.summary_value(metric) is not None]
     reporting.sort(key=lambda run: sign * (run.summary_value(metric) or 0.0))
-    return reporting + [run for run in runs if run not in reporting]
+    return reporting + [run for run in runs if run.summary_value(metric) is None]
 
 
 def _overlay_choices(
@@ -142,15 +146,20 @@ def _overlay_choices(
         choices["best"] = (f"best {k} by {label}", ranked[:k])
         choices["worst"] = (f"worst {k} by {label}", ranked[-k:][::-1])
     for axis in axes:
+        on_value: dict[int, list[RunView]] = {}
+        for run in ranked:
+            index = axis.index_of(run)
+            if index is not None:
+                on_value.setdefault(index, []).append(run)
         for index, text in enumerate(axis.texts):
-            on_value = [run for run in ranked if axis.index_of(run) == index]
-            if on_value:
+            chosen = on_value.get(index, [])
+            if chosen:
                 shown = f"{axis.name} = {text}: " + (
-                    f"best {k} of {len(on_value)} by {label}"
-                    if len(on_value) > k
-                    else f"{len(on_value)} runs"
+                    f"best {k} of {len(chosen)} by {label}"
+                    if len(chosen) > k
+                    else f"{len(chosen)} runs"
                 )
-                choices[f"{axis.path}={index}"] = (shown, on_value[:k])
+                choices[f"{axis.path}={index}"] = (shown, chosen[:k])
     return choices
 
 
@@ -219,6 +228,7 @@ def sweep_overview(
         overlay_run_ids=[
             run.run_id for run in overlays[overlay_chosen][1] if run.run_id is not None
         ],
+        max_series_panels=None if len(runs) <= SMALL_SET_RUNS else MAX_SERIES_PANELS,
     )
 
 
@@ -236,8 +246,15 @@ def _lines_per_chart(axes: Sequence[Axis], x_path: str) -> int:
     return count
 
 
-def overlay_charts(runs: Sequence[RunView], axes: Sequence[Axis]) -> tuple[list[Chart], str]:
-    """Per-epoch charts of the overlaid runs, and a note when there is nothing to draw over time.
+def overlay_charts(
+    runs: Sequence[RunView],
+    axes: Sequence[Axis],
+    *,
+    metric: str = "",
+    max_panels: int | None = None,
+) -> tuple[list[Chart], str]:
+    """Per-epoch charts of the overlaid runs, and a note when there is nothing to draw over
+    time or when only ``max_panels`` of the panels are drawn (``metric``'s panel first).
 
     Runs are named by number and the values that vary among them, so legends stay short.
     """
@@ -255,7 +272,16 @@ def overlay_charts(runs: Sequence[RunView], axes: Sequence[Axis]) -> tuple[list[
         dataclasses.replace(run, label=f"{run.short_name} {labelled.label}".strip())
         for run, labelled in zip(runs, label_by_axes(runs, varying), strict=True)
     ]
-    return [series_chart(panel, named) for panel in series_panels(named)], ""
+    panels = series_panels(named)
+    panels.sort(key=lambda panel: metric not in panel.columns)
+    note = ""
+    if max_panels is not None and len(panels) > max_panels:
+        note = (
+            f"{max_panels} of {len(panels)} per-epoch panels: the chosen metric's first. "
+            "Compare a few runs for all of them; the downloads hold every epoch."
+        )
+        panels = panels[:max_panels]
+    return [series_chart(panel, named) for panel in panels], note
 
 
 def run_detail_charts(run: RunView) -> list[Chart]:

@@ -128,7 +128,12 @@ def _runs_context(
     series_note = ""
     if len(views) > 1:
         overlaid = [with_result(session, views[run_id]) for run_id in overview.overlay_run_ids]
-        series, series_note = overlay_charts(overlaid, overview.axes)
+        series, series_note = overlay_charts(
+            overlaid,
+            overview.axes,
+            metric=overview.metric,
+            max_panels=overview.max_series_panels,
+        )
         charts = overview.charts + series
         focus_charts = run_detail_charts(focus) if focus else []
     else:
@@ -203,7 +208,9 @@ def compare_context(
     reference = [views[run_id] for run_id in order]
     overview = choices.overview(reference, baseline=baseline)
     overlaid = [with_result(session, views[run_id]) for run_id in overview.overlay_run_ids]
-    series, series_note = overlay_charts(overlaid, overview.axes)
+    series, series_note = overlay_charts(
+        overlaid, overview.axes, metric=overview.metric, max_panels=overview.max_series_panels
+    )
     run_ids = ",".join(str(run.id) for run in runs)
     return {
         "runs": runs,

@@ -8,12 +8,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from frontend.figures.chart import Chart
 from frontend.figures.grid import plot_text, short_path, value_text
-from frontend.figures.layout import TEMPLATE, new_figure, run_color
+from frontend.figures.layout import TEMPLATE, new_figure, run_color, trace, unvalidated
 from frontend.figures.metrics import axis_title, metric_label, unit_for
 from frontend.figures.runs import RunView
 
@@ -61,12 +60,14 @@ def summary_bars_chart(runs: Sequence[RunView]) -> Chart | None:
     units = {name: unit_for(name, _reported(runs, name)) for name in metrics}
     fits = len(runs) * max(len(run.label) for run in runs) <= _BAR_AXIS_CHARS
     names = [plot_text(run.label if fits else run.short_name) for run in runs]
-    figure = make_subplots(
-        rows=rows,
-        cols=_BAR_COLUMNS,
-        subplot_titles=[axis_title(name, units[name]) for name in metrics],
-        vertical_spacing=min(0.12, 0.5 / rows),
-        horizontal_spacing=0.08,
+    figure = unvalidated(
+        make_subplots(
+            rows=rows,
+            cols=_BAR_COLUMNS,
+            subplot_titles=[axis_title(name, units[name]) for name in metrics],
+            vertical_spacing=min(0.12, 0.5 / rows),
+            horizontal_spacing=0.08,
+        )
     )
     for index, name in enumerate(metrics):
         unit = units[name]
@@ -76,7 +77,8 @@ def summary_bars_chart(runs: Sequence[RunView]) -> Chart | None:
             if (value := run.summary_value(name)) is not None
         ]
         figure.add_trace(
-            go.Bar(
+            trace(
+                "bar",
                 x=[names[position] for position, _, _ in reporting],
                 y=[value / unit.divisor for _, _, value in reporting],
                 customdata=[[plot_text(run.label), value] for _, run, value in reporting],
@@ -119,13 +121,15 @@ def sweep_chart(
     others = [path for path in axes if path != x_axis]
     combinations = list(itertools.product(*(axes[path] for path in others)))
     x_values = list(axes[x_axis])
-    figure = make_subplots(
-        rows=1,
-        cols=len(metrics),
-        subplot_titles=[
-            axis_title(name, unit_for(name, _reported(runs, name))) for name in metrics
-        ],
-        horizontal_spacing=0.07,
+    figure = unvalidated(
+        make_subplots(
+            rows=1,
+            cols=len(metrics),
+            subplot_titles=[
+                axis_title(name, unit_for(name, _reported(runs, name))) for name in metrics
+            ],
+            horizontal_spacing=0.07,
+        )
     )
     for column, name in enumerate(metrics, start=1):
         unit = unit_for(name, _reported(runs, name))
@@ -136,7 +140,8 @@ def sweep_chart(
                 continue
             label = plot_text(_combination_label(fixed)) or metric_label(name)
             figure.add_trace(
-                go.Scatter(
+                trace(
+                    "scatter",
                     x=[plot_text(_category(value)) for value, _ in points],
                     y=[raw / unit.divisor for _, raw in points],
                     customdata=[raw for _, raw in points],
@@ -203,7 +208,8 @@ def bloat_speedup_chart(runs: Sequence[RunView], baseline: RunView) -> Chart | N
         if not runtime_ns or bloat is None:
             continue
         figure.add_trace(
-            go.Scatter(
+            trace(
+                "scatter",
                 x=[baseline_ns / runtime_ns],
                 y=[bloat / unit.divisor],
                 customdata=[[bloat, runtime_ns]],

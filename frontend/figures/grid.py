@@ -10,12 +10,18 @@ import html
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from frontend.figures.runs import RunView
 
 
 def value_key(value: Any) -> str:
+    """A value as text that equal values share: JSON, with a fast path for the usual ones."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)
     return json.dumps(value, sort_keys=True)
 
 
@@ -59,13 +65,13 @@ class Axis:
     def texts(self) -> list[str]:
         return [value_text(value) for value in self.values]
 
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {value_key(value): index for index, value in enumerate(self.values)}
+
     def index_of(self, run: RunView) -> int | None:
         """Where ``run`` sits on this axis; None if its value is not one of the axis's."""
-        wanted = value_key(run.point.get(self.path))
-        for index, value in enumerate(self.values):
-            if value_key(value) == wanted:
-                return index
-        return None
+        return self._positions.get(value_key(run.point.get(self.path)))
 
     def describe(self, index: int) -> str:
         return f"{self.name}={self.texts[index]}"

@@ -8,11 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import plotly.graph_objects as go
-
 from frontend.figures.chart import Chart
 from frontend.figures.grid import plot_text
-from frontend.figures.layout import dropdown_menu, new_figure, run_color
+from frontend.figures.layout import dropdown_menu, new_figure, run_color, trace, with_traces
 from frontend.figures.metrics import (
     metric_label,
     page_size_of_resident_column,
@@ -122,6 +120,7 @@ def series_chart(panel: SeriesPanel, runs: Sequence[RunView]) -> Chart:
     if overlaid:
         # Runs listed at the side: the top is kept for the column menu.
         figure.update_layout(legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top"})
+    traces: list[dict[str, Any]] = []
     trace_columns: list[str] = []
     for column_index, name in enumerate(panel.columns):
         for run_index, run in enumerate(runs):
@@ -131,8 +130,9 @@ def series_chart(panel: SeriesPanel, runs: Sequence[RunView]) -> Chart:
             kept = drawn_indices(len(series[name]))
             raw = [series[name][index] for index in kept]
             epochs = [series.get("epoch", range(len(series[name])))[index] for index in kept]
-            figure.add_trace(
-                go.Scatter(
+            traces.append(
+                trace(
+                    "scatter",
                     x=[series[_X_COLUMN][index] for index in kept],
                     y=[value / unit.divisor for value in raw],
                     customdata=[[value, epoch] for value, epoch in zip(raw, epochs, strict=True)],
@@ -169,7 +169,7 @@ def series_chart(panel: SeriesPanel, runs: Sequence[RunView]) -> Chart:
             if len(runs) == 1
             else (f" · {len(single)} of {len(runs)} runs have one epoch: shown as points")
         )
-    return Chart(f"series-{panel.key}", panel.title + note, figure)
+    return Chart(f"series-{panel.key}", panel.title + note, with_traces(figure, traces))
 
 
 def _column_menu(panel: SeriesPanel, trace_columns: list[str], unit_name: str) -> dict[str, Any]:
@@ -215,7 +215,8 @@ def page_size_chart(run: RunView) -> Chart | None:
         figure.update_layout(hovermode="closest", showlegend=False)
         figure.update_xaxes(title={"text": "Mapped by"}, type="category")
         figure.add_trace(
-            go.Bar(
+            trace(
+                "bar",
                 x=sizes,
                 y=[series[name][0] / unit.divisor for name in columns],
                 customdata=[series[name][0] for name in columns],
@@ -228,7 +229,8 @@ def page_size_chart(run: RunView) -> Chart | None:
     for index, name in enumerate(columns):
         raw = [series[name][position] for position in kept]
         figure.add_trace(
-            go.Scatter(
+            trace(
+                "scatter",
                 x=[series[_X_COLUMN][position] for position in kept],
                 y=[value / unit.divisor for value in raw],
                 customdata=raw,

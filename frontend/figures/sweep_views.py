@@ -14,12 +14,20 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from frontend.figures.chart import Chart
 from frontend.figures.grid import Axis, cell_runs, plot_text, point_description
-from frontend.figures.layout import TEMPLATE, dropdown_menu, new_figure, run_color
+from frontend.figures.layout import (
+    TEMPLATE,
+    dropdown_menu,
+    new_figure,
+    run_color,
+    subplot_axes,
+    trace,
+    unvalidated,
+    with_traces,
+)
 from frontend.figures.metrics import Unit, axis_title, lower_is_better, metric_label, unit_for
 from frontend.figures.runs import RunView
 
@@ -99,7 +107,8 @@ def _one_axis_chart(runs: Sequence[RunView], axis: Axis, metric: str, unit: Unit
         positive = all(value > 0 for value in x_values)
         spread = max(x_values) / min(x_values) if positive else 0
         figure.add_trace(
-            go.Scatter(
+            trace(
+                "scatter",
                 x=x_values,
                 y=y,
                 customdata=customdata,
@@ -111,7 +120,8 @@ def _one_axis_chart(runs: Sequence[RunView], axis: Axis, metric: str, unit: Unit
         figure.update_xaxes(type="log" if spread >= 100 else "linear")
     else:
         figure.add_trace(
-            go.Bar(
+            trace(
+                "bar",
                 x=[plot_text(axis.texts[index]) for index, _, _ in points],
                 y=y,
                 customdata=customdata,
@@ -149,7 +159,8 @@ def _heatmap(runs: Sequence[RunView], x_axis: Axis, y_axis: Axis, metric: str, u
         yaxis={"title": {"text": plot_text(y_axis.name)}, "type": "category"},
     )
     figure.add_trace(
-        go.Heatmap(
+        trace(
+            "heatmap",
             x=[plot_text(value) for value in x_axis.texts],
             y=[plot_text(value) for value in y_axis.texts],
             z=z,
@@ -174,16 +185,19 @@ def _facets(runs: Sequence[RunView], axes: Sequence[Axis], metric: str, unit: Un
     facets = len(facet_axis.values)
     columns = min(_FACET_COLUMNS, facets)
     rows = math.ceil(facets / columns)
-    figure = make_subplots(
-        rows=rows,
-        cols=columns,
-        shared_yaxes=True,
-        subplot_titles=[plot_text(facet_axis.describe(index)) for index in range(facets)],
-        horizontal_spacing=0.04,
-        vertical_spacing=min(0.16, 0.6 / rows),
+    figure = unvalidated(
+        make_subplots(
+            rows=rows,
+            cols=columns,
+            shared_yaxes=True,
+            subplot_titles=[plot_text(facet_axis.describe(index)) for index in range(facets)],
+            horizontal_spacing=0.04,
+            vertical_spacing=min(0.16, 0.6 / rows),
+        )
     )
     fixed_choices = list(itertools.product(*(range(len(axis.values)) for axis in fixed_axes)))
     trace_choice: list[int] = []
+    traces: list[dict[str, Any]] = []
     for choice_index, fixed in enumerate(fixed_choices):
         for facet in range(facets):
             for color in range(len(color_axis.values)):
@@ -196,8 +210,10 @@ def _facets(runs: Sequence[RunView], axes: Sequence[Axis], metric: str, unit: Un
                 if not points:
                     continue
                 name = plot_text(color_axis.texts[color])
-                figure.add_trace(
-                    go.Scatter(
+                traces.append(
+                    trace(
+                        "scatter",
+                        **subplot_axes(facet // columns + 1, facet % columns + 1, columns),
                         x=[
                             x_axis.values[x] if x_axis.numeric else plot_text(x_axis.texts[x])
                             for x, _, _ in points
@@ -213,9 +229,7 @@ def _facets(runs: Sequence[RunView], axes: Sequence[Axis], metric: str, unit: Un
                         visible=choice_index == 0,
                         line={"color": run_color(color)},
                         hovertemplate=_hover(unit),
-                    ),
-                    row=facet // columns + 1,
-                    col=facet % columns + 1,
+                    )
                 )
                 trace_choice.append(choice_index)
     figure.update_layout(
@@ -249,7 +263,7 @@ def _facets(runs: Sequence[RunView], axes: Sequence[Axis], metric: str, unit: Un
     title = (
         f"{metric_label(metric)} against {x_axis.name}, by {color_axis.name} and {facet_axis.name}"
     )
-    return Chart("sweep-view", title, figure)
+    return Chart("sweep-view", title, with_traces(figure, traces))
 
 
 def _fixed_menu(

@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import plotly.graph_objects as go
+from typing import Any
 
 from frontend.figures.chart import Chart
 from frontend.figures.grid import Axis, plot_text, point_description
-from frontend.figures.layout import new_figure, run_color
+from frontend.figures.layout import new_figure, run_color, trace, with_traces
 from frontend.figures.metrics import lower_is_better, metric_label, unit_for
 from frontend.figures.runs import RunView
 from frontend.figures.sweep_views import compact_number
@@ -65,6 +64,7 @@ def parallel_chart(
         xaxis={"visible": False, "range": [-0.15, len(dimensions) - 0.35], "fixedrange": True},
         yaxis={"visible": False, "range": [-0.06, 1.06], "fixedrange": True},
     )
+    traces: list[dict[str, Any]] = []
     # Lines in a few colour groups (a line has one colour), under the points.
     for bucket, color in enumerate(_BUCKET_COLORS):
         x: list[float | None] = []
@@ -74,8 +74,9 @@ def parallel_chart(
                 x += [*range(len(dimensions)), None]
                 y += [*(dimension.positions[index] for dimension in dimensions), None]
         if x:
-            figure.add_trace(
-                go.Scatter(
+            traces.append(
+                trace(
+                    "scatter",
                     x=x,
                     y=y,
                     mode="lines",
@@ -84,26 +85,29 @@ def parallel_chart(
                     hoverinfo="skip",
                 )
             )
+    # The points, one trace per colour group; each names its run for hover and brushing.
     descriptions = [point_description(run, axes) for run in shown]
-    points_x, points_y, customdata, point_colors = [], [], [], []
-    for column, dimension in enumerate(dimensions):
-        for index, run in enumerate(shown):
-            points_x.append(column)
-            points_y.append(dimension.positions[index])
-            customdata.append([run.run_id, descriptions[index], dimension.hover[index]])
-            point_colors.append(_BUCKET_COLORS[colors[index]])
-    figure.add_trace(
-        go.Scatter(
-            x=points_x,
-            y=points_y,
-            customdata=customdata,
-            mode="markers",
-            marker={"size": 5, "color": point_colors},
-            selected={"marker": {"size": 7}},
-            unselected={"marker": {"opacity": 0.25}},
-            hovertemplate="%{customdata[1]}<br>%{customdata[2]}<extra></extra>",
+    for bucket, color in enumerate(_BUCKET_COLORS):
+        members = [index for index, run_bucket in enumerate(colors) if run_bucket == bucket]
+        if not members:
+            continue
+        traces.append(
+            trace(
+                "scatter",
+                x=[column for column in range(len(dimensions)) for _ in members],
+                y=[dimension.positions[index] for dimension in dimensions for index in members],
+                customdata=[
+                    [shown[index].run_id, descriptions[index], dimension.hover[index]]
+                    for dimension in dimensions
+                    for index in members
+                ],
+                mode="markers",
+                marker={"size": 5, "color": color},
+                selected={"marker": {"size": 7}},
+                unselected={"marker": {"opacity": 0.25}},
+                hovertemplate="%{customdata[1]}<br>%{customdata[2]}<extra></extra>",
+            )
         )
-    )
     annotations = []
     for column, dimension in enumerate(dimensions):
         annotations.append(
@@ -137,7 +141,7 @@ def parallel_chart(
         ],
     )
     title = f"Every run across the sweep, coloured by {metric_label(color_metric).lower()}"
-    return Chart("parallel", title, figure)
+    return Chart("parallel", title, with_traces(figure, traces))
 
 
 @dataclass(frozen=True)
@@ -156,15 +160,13 @@ def _axis_dimension(axis: Axis, runs: Sequence[RunView]) -> _Dimension:
     step = max(1, -(-len(axis.values) // _MAX_TICKS_PER_AXIS))
     return _Dimension(
         label=plot_text(axis.name),
-        positions=[0.0 if index is None else index / span for index in indices],
+        positions=[0.0 if index is None else round(index / span, 4) for index in indices],
         ticks=[
             (index / span, plot_text(axis.texts[index]))
             for index in range(0, len(axis.values), step)
         ],
-        hover=[
-            f"{plot_text(axis.name)} = {plot_text(axis.texts[index])}" if index is not None else ""
-            for index in indices
-        ],
+        # The point's description already says where the run sits on every axis.
+        hover=[""] * len(runs),
     )
 
 
@@ -177,7 +179,7 @@ def _metric_dimension(metric: str, runs: Sequence[RunView]) -> _Dimension:
     ticks = [(0.0, low), (1.0, high)] if high > low else [(0.0, low)]
     return _Dimension(
         label=plot_text(label),
-        positions=[(value - low) / span for value in values],
+        positions=[round((value - low) / span, 4) for value in values],
         ticks=[(position, compact_number(value / unit.divisor)) for position, value in ticks],
         hover=[f"{plot_text(label)} = {compact_number(v / unit.divisor)}" for v in values],
     )
@@ -268,7 +270,8 @@ def pareto_chart(
         if not entries:
             continue
         figure.add_trace(
-            go.Scatter(
+            trace(
+                "scatter",
                 x=[x / x_unit.divisor for _, x, _ in entries],
                 y=[y / y_unit.divisor for _, _, y in entries],
                 customdata=[

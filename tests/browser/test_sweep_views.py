@@ -188,8 +188,8 @@ def _brushed_run_ids(page: Page) -> set[int]:
     ids: list[int] = page.evaluate(
         """() => {
             const plot = document.querySelector('#chart-parallel .plot');
-            const points = plot.data[plot.data.length - 1];
-            return (points.selectedpoints || []).map((index) => points.customdata[index][0]);
+            return plot.data.filter((trace) => trace.mode === 'markers').flatMap((points) =>
+                (points.selectedpoints || []).map((index) => points.customdata[index][0]));
         }"""
     )
     return set(ids)

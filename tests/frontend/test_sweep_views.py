@@ -125,12 +125,13 @@ def test_parallel_coordinates_list_the_run_behind_each_line() -> None:
     thp_ticks = [a.text for a in figure.layout.annotations if a.x == 1 and a.xanchor == "left"]
     assert thp_ticks == ["never", "always", "madvise"]
     # The points (one per run and axis) name their run; lines carry no hover.
-    points = figure.data[-1]
-    assert len(points.x) == 6 * len(runs)
-    assert {row[0] for row in points.customdata} == {run.run_id for run in runs}
-    assert all(trace.hoverinfo == "skip" for trace in figure.data[:-1])
+    points = [trace for trace in figure.data if trace.mode == "markers"]
+    lines = [trace for trace in figure.data if trace.mode == "lines"]
+    assert sum(len(trace.x) for trace in points) == 6 * len(runs)
+    assert {row[0] for trace in points for row in trace.customdata} == {run.run_id for run in runs}
+    assert all(trace.hoverinfo == "skip" for trace in lines)
     # Every run's line is in one colour group: six points and a gap each.
-    assert sum(len(trace.x) for trace in figure.data[:-1]) == 7 * len(runs)
+    assert sum(len(trace.x) for trace in lines) == 7 * len(runs)
 
 
 def test_a_large_sweep_gets_views_by_shape_not_a_bar_per_run() -> None:
