@@ -36,9 +36,9 @@ def borrowing_kernel(function: _F) -> _F:
     allocation. The caller keeps the arrays alive; a kernel compiled this way cannot
     allocate an array.
     """
-    compiled = njit(cache=True, nogil=True, boundscheck=False, error_model="numpy", _nrt=False)(
-        function
-    )
+    # _nrt: numba's switch for its runtime; the stubs do not list it.
+    options = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
+    compiled = njit(**options, _nrt=False)(function)  # type: ignore[call-overload]
     return cast(_F, compiled)
 
 
