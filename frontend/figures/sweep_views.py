@@ -68,12 +68,16 @@ def shape_chart(
 
 def _roles(axes: Sequence[Axis], x_path: str | None, color_path: str | None) -> list[Axis]:
     """Axes by role: x (chosen, else the one with most values), colour (chosen, else fewest
-    values), facet (next fewest), then the ones a menu fixes."""
+    values), facet (next fewest), then the ones a menu fixes. Run controls (the seed) go
+    last: repeats of one point say less than a policy or workload axis."""
     by_path = {axis.path: axis for axis in axes}
     x_axis = by_path.get(x_path or "") or max(
         axes, key=lambda axis: (len(axis.values), axis.numeric)
     )
-    rest = sorted((axis for axis in axes if axis is not x_axis), key=lambda axis: len(axis.values))
+    rest = sorted(
+        (axis for axis in axes if axis is not x_axis),
+        key=lambda axis: (axis.path.startswith("controls."), len(axis.values)),
+    )
     chosen_color = by_path.get(color_path or "")
     if chosen_color is not None and chosen_color is not x_axis:
         rest = [chosen_color, *(axis for axis in rest if axis is not chosen_color)]

@@ -90,8 +90,11 @@ def test_more_axes_draw_facets_with_a_menu_for_the_rest_and_a_short_legend() -> 
     assert figure.layout.xaxis.title.text == "alpha"
     shown = [trace for trace in figure.data if trace.showlegend]
     assert 0 < len(shown) <= MAX_LEGEND_ENTRIES
+    # The seed, a run control, is never colour or facet: the menu fixes it with thp.
+    assert figure.layout.legend.title.text == "base_page"
     menu = figure.layout.updatemenus[0]
-    assert len(menu.buttons) == 2 * 3  # seed × thp, fixed one combination at a time
+    assert len(menu.buttons) == 3 * 2  # thp × seed, fixed one combination at a time
+    assert menu.buttons[0].label == "thp=never · seed=1"
     visible = [trace for trace in figure.data if trace.visible]
     assert sum(len(trace.x) for trace in visible) == len(runs) // len(menu.buttons)
     assert sum(len(trace.x) for trace in figure.data) == len(runs)
