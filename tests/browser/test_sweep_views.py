@@ -6,13 +6,13 @@ Full-page screenshots go to artifacts/screenshots/."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, LiveServer, Session
+from .conftest import SCREENSHOTS, LiveServer, Session
 
 MAX_LEGEND_ENTRIES = 12
 FINISH_TIMEOUT_S = 500.0
@@ -56,18 +56,6 @@ SWEEPS: dict[str, dict[str, Any]] = {
         },
     },
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Chromium as the other browser tests start it, but with WebGL (software-rendered):
-    parallel coordinates draw their lines with WebGL, as in any desktop browser."""
-    args = [arg for arg in CHROMIUM_ARGS if arg != "--disable-gpu"]
-    args += ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
