@@ -3,11 +3,17 @@
 Frames are addressed inside a kernel by their offset from the node's first frame; the public
 kernels take and return global pfns. The array layout is described in ``layout``.
 
-Choice rule: of the free blocks on one (migratetype, order) list, the one at the lowest
-address is taken. Linux's lists are LIFO; lowest-address-first is deterministic and needs no
-per-frame links, and it packs allocations towards the node's low end, as LIFO does after
-boot. Buddies merge as soon as both halves are free: per-CPU lists, which hide freed pages
-from merging for a while, are not modelled. Watermark boosting, highatomic and CMA are not
+Choice rule: Linux's free lists are LIFO (``__free_one_page`` and ``expand`` put a block at
+the head, and allocation takes the head) except that boot, ``move_freepages_block`` and a
+freed block whose merge is likely (``buddy_merge_likely``) go to the tail. Without per-frame
+links the lists' order is kept at pageblock granularity: each (migratetype, order) list
+remembers the pageblock of its last head insertion and gives a block from there while it has
+one (the lowest-addressed of them), otherwise the lowest-addressed block of the list, which
+is the order boot leaves. So an allocation reuses the hole the last free left, as under
+LIFO, but the list's older entries are not ordered by age.
+
+Buddies merge as soon as both halves are free: per-CPU lists, which hide freed pages from
+merging for a while, are not modelled. Watermark boosting, highatomic and CMA are not
 modelled; with one zone per node ``ALLOC_NOFRAGMENT`` collapses to "claim before steal".
 """
 
@@ -51,6 +57,7 @@ from pagelab.memory.layout import (
     N_PAGEBLOCKS,
     N_PB_ORDER,
     N_PB_START,
+    N_RECENT_PB,
     N_SPB_ORDER,
     N_STEERING,
     N_USED,
@@ -113,15 +120,18 @@ def retaint(blocks: Blocks, nodes: Nodes, node: int, row: int, before: bool) -> 
 
 @inline_kernel
 def add_free_block(
-    blocks: Blocks, index: Words, nodes: Nodes, node: int, offset: int, order: int
+    blocks: Blocks, index: Words, nodes: Nodes, node: int, offset: int, order: int, head: bool
 ) -> None:
-    """List the free block of ``order`` at frame ``offset`` on its pageblock's type."""
+    """List the free block of ``order`` at frame ``offset`` on its pageblock's type; at the
+    list's head (``head``: its pageblock becomes the list's most recent) or its tail."""
     local = offset >> nodes[node, N_PB_ORDER]
     row = nodes[node, N_PB_START] + local
     count = blocks[row, PB_FREE_BLOCKS + order]
     blocks[row, PB_FREE_BLOCKS + order] = count + 1
     migratetype = int(blocks[row, PB_MIGRATETYPE])
     nodes[node, N_FREE_BLOCKS + migratetype * ORDERS_CAP + order] += 1
+    if head:
+        nodes[node, N_RECENT_PB + migratetype * ORDERS_CAP + order] = local
     if count == 0:
         base = index_base(nodes, node, migratetype, order)
         set_index_bit(index, base, nodes[node, N_INDEX_WORDS0], nodes[node, N_INDEX_WORDS1], local)
@@ -277,7 +287,7 @@ def take(
     down to ``order`` (``expand``); each half goes to its own pageblock's list."""
     del_free_block(blocks, index, nodes, node, offset, found)
     for k in range(found - 1, order - 1, -1):
-        add_free_block(blocks, index, nodes, node, offset + (1 << k), k)
+        add_free_block(blocks, index, nodes, node, offset + (1 << k), k, True)
 
 
 @borrowing_kernel
@@ -288,14 +298,7 @@ def rmqueue_smallest(
     for found in range(order, nodes[node, N_MAX_ORDER] + 1):
         if nodes[node, N_FREE_BLOCKS + mt * ORDERS_CAP + found] == 0:
             continue
-        local = find_next(
-            index,
-            index_base(nodes, node, mt, found),
-            nodes[node, N_INDEX_WORDS0],
-            nodes[node, N_INDEX_WORDS1],
-            nodes[node, N_INDEX_WORDS2],
-            0,
-        )
+        local = pick_pageblock(blocks, index, nodes, node, mt, found, False)
         offset = first_block(frames, nodes, node, local, found)
         take(blocks, index, nodes, node, offset, found, order)
         return offset
@@ -303,10 +306,11 @@ def rmqueue_smallest(
 
 
 @borrowing_kernel
-def find_fallback(
+def pick_pageblock(
     blocks: Blocks, index: Words, nodes: Nodes, node: int, mt: int, order: int, steered: bool
 ) -> int:
-    """The first pageblock with a free block of ``order`` on type ``mt``'s list, or -1.
+    """The pageblock whose free block of ``order`` type ``mt``'s list gives next, or -1:
+    the list's most recent pageblock while it still has one there, else the lowest.
 
     ``steered``: only pageblocks of tainted superpageblocks count. The search alternates
     between the bitmap and the taint counts, so it costs at most one lookup per
@@ -314,6 +318,17 @@ def find_fallback(
     """
     if nodes[node, N_FREE_BLOCKS + mt * ORDERS_CAP + order] == 0:
         return -1
+    shift = nodes[node, N_SPB_ORDER] - nodes[node, N_PB_ORDER]
+    first = nodes[node, N_PB_START]
+    recent = nodes[node, N_RECENT_PB + mt * ORDERS_CAP + order]
+    if recent >= 0:
+        row = first + recent
+        if (
+            blocks[row, PB_MIGRATETYPE] == mt
+            and blocks[row, PB_FREE_BLOCKS + order] > 0
+            and (not steered or blocks[first + ((recent >> shift) << shift), PB_SPB_TAINT] > 0)
+        ):
+            return int(recent)
     base = index_base(nodes, node, mt, order)
     words0 = nodes[node, N_INDEX_WORDS0]
     words1 = nodes[node, N_INDEX_WORDS1]
@@ -321,8 +336,6 @@ def find_fallback(
     local = find_next(index, base, words0, words1, words2, 0)
     if not steered:
         return local
-    shift = nodes[node, N_SPB_ORDER] - nodes[node, N_PB_ORDER]
-    first = nodes[node, N_PB_START]
     count = nodes[node, N_PAGEBLOCKS]
     while local >= 0:
         spb = local >> shift
@@ -394,7 +407,7 @@ def rmqueue_claim(
         block_mt = -1
         for choice in range(2):
             block_mt = fallback_type(mt, choice)
-            local = find_fallback(blocks, index, nodes, node, block_mt, found, steered)
+            local = pick_pageblock(blocks, index, nodes, node, block_mt, found, steered)
             if local >= 0:
                 break
         if local < 0:
@@ -421,7 +434,7 @@ def rmqueue_steal(
     for found in range(order, nodes[node, N_MAX_ORDER] + 1):
         for choice in range(2):
             block_mt = fallback_type(mt, choice)
-            local = find_fallback(blocks, index, nodes, node, block_mt, found, steered)
+            local = pick_pageblock(blocks, index, nodes, node, block_mt, found, steered)
             if local >= 0:
                 offset = first_block(frames, nodes, node, local, found)
                 take(blocks, index, nodes, node, offset, found, order)
@@ -527,7 +540,11 @@ def free_block(
                 relabel(blocks, index, nodes, node, local, mt)
         offset &= ~(1 << k)
         k += 1
-    add_free_block(blocks, index, nodes, node, offset, k)
+    # buddy_merge_likely: when the parent's buddy is a free block, this one goes to the tail,
+    # to be left alone until its own buddy frees.
+    parent_buddy = (offset & ~(1 << k)) ^ (2 << k)
+    merge_likely = k < max_order - 1 and all_free(frames, blocks, nodes, node, parent_buddy, k + 1)
+    add_free_block(blocks, index, nodes, node, offset, k, not merge_likely)
 
 
 @borrowing_kernel

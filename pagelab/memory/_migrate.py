@@ -81,6 +81,7 @@ from pagelab.memory.layout import (
     N_PB_ORDER,
     N_PB_START,
     N_PROACTIVE_RUNS,
+    N_RECENT_PB,
     N_SPB_ORDER,
     N_USED,
     N_WMARK_LOW,
@@ -103,12 +104,14 @@ Moves = npt.NDArray[np.int64]
 
 @borrowing_kernel
 def init_node(frames: Words, blocks: Blocks, index: Words, nodes: Nodes, node: int) -> None:
-    """List a new node's memory as free MAX_PAGE_ORDER blocks."""
+    """List a new node's memory as free MAX_PAGE_ORDER blocks, in address order (boot
+    frees to the tail, ``FPI_TO_TAIL``)."""
     max_order = nodes[node, N_MAX_ORDER]
     count = nodes[node, N_FRAMES]
     for offset in range(0, count, 1 << max_order):
-        add_free_block(blocks, index, nodes, node, offset, max_order)
+        add_free_block(blocks, index, nodes, node, offset, max_order, False)
     nodes[node, N_FREE_FRAMES] = count
+    nodes[node, N_RECENT_PB : N_RECENT_PB + MIGRATETYPES * ORDERS_CAP] = -1
     reset_cached_positions(nodes, node)
 
 

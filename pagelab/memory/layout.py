@@ -108,7 +108,10 @@ N_PROACTIVE_RUNS = 45
 N_CACHED_MIGRATE_PB = 46
 N_CACHED_FREE_PB = 47
 N_FREE_BLOCKS = 48  # + migratetype * ORDERS_CAP + order
-NODE_WIDTH = N_FREE_BLOCKS + MIGRATETYPES * ORDERS_CAP
+# + migratetype * ORDERS_CAP + order: the pageblock (from the node's first) of that free
+# list's last head insertion, or -1; the allocator takes from there first (``_buddy``).
+N_RECENT_PB = N_FREE_BLOCKS + MIGRATETYPES * ORDERS_CAP
+NODE_WIDTH = N_RECENT_PB + MIGRATETYPES * ORDERS_CAP
 
 STATISTICS = {
     "alloc_success": N_ALLOC_SUCCESS,

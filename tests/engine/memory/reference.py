@@ -2,7 +2,8 @@
 
 Explicit free lists (a set of first frames per migratetype and order), a state per frame
 and a label per pageblock; every count is recomputed by walking frames. Same rules and the
-same choice as the kernels: of the blocks on one list, the lowest address is taken.
+same choice as the kernels: of the blocks on one list, the lowest-addressed one in the
+pageblock of the list's last head insertion, else the lowest-addressed one.
 """
 
 from __future__ import annotations
@@ -48,17 +49,25 @@ class ReferenceNode:
             (mt, order): set() for mt in range(3) for order in range(max_order + 1)
         }
         self.head_order: dict[int, int] = {}  # first frame of each free block → its order
+        self.recent: dict[tuple[int, int], int] = {}  # list → pageblock of its last head add
         for offset in range(0, frames, 1 << max_order):
-            self._list(offset, max_order)
+            self._list(offset, max_order, head=False)
 
     # -- lists ---------------------------------------------------------------------------------
 
     def _label(self, offset: int) -> int:
         return self.labels[offset >> self.pb_order]
 
-    def _list(self, offset: int, order: int) -> None:
+    def _list(self, offset: int, order: int, *, head: bool) -> None:
         self.lists[(self._label(offset), order)].add(offset)
         self.head_order[offset] = order
+        if head:
+            self.recent[(self._label(offset), order)] = offset >> self.pb_order
+
+    def _pick(self, mt: int, order: int, blocks: set[int]) -> int:
+        recent = self.recent.get((mt, order))
+        there = [b for b in blocks if b >> self.pb_order == recent]
+        return min(there) if there else min(blocks)
 
     def _unlist(self, offset: int, order: int) -> None:
         self.lists[(self._label(offset), order)].remove(offset)
@@ -75,7 +84,7 @@ class ReferenceNode:
             self._unlist(offset, order)
         self.labels[pageblock] = new
         for offset, order in heads:
-            self._list(offset, order)
+            self._list(offset, order, head=False)
 
     # -- counts --------------------------------------------------------------------------------
 
@@ -101,13 +110,13 @@ class ReferenceNode:
     def _take(self, offset: int, found: int, order: int) -> None:
         self._unlist(offset, found)
         for k in range(found - 1, order - 1, -1):
-            self._list(offset + (1 << k), k)
+            self._list(offset + (1 << k), k, head=True)
 
     def _smallest(self, order: int, mt: int) -> int:
         for found in range(order, self.max_order + 1):
             blocks = self.lists[(mt, found)]
             if blocks:
-                offset = min(blocks)
+                offset = self._pick(mt, found, blocks)
                 self._take(offset, found, order)
                 return offset
         return -1
@@ -118,7 +127,7 @@ class ReferenceNode:
             if steered:
                 blocks = {b for b in blocks if self._spb_tainted(b)}
             if blocks:
-                return min(blocks), block_mt
+                return self._pick(block_mt, order, blocks), block_mt
         return -1, -1
 
     def _claim(self, order: int, mt: int, steered: bool) -> int:
@@ -189,7 +198,9 @@ class ReferenceNode:
                     self.labels[pb] = mt
             offset &= ~(1 << k)
             k += 1
-        self._list(offset, k)
+        parent_buddy = (offset & ~(1 << k)) ^ (2 << k)
+        merge_likely = k < self.max_order - 1 and self.head_order.get(parent_buddy) == k + 1
+        self._list(offset, k, head=not merge_likely)
 
     # -- read-back -----------------------------------------------------------------------------
 

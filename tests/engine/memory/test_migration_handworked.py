@@ -52,9 +52,10 @@ def test_contig_alloc_skips_an_unmovable_page_and_a_pin_and_migrates_movable_pag
     after = memory.statistics(0)
     assert after["contig_pages_migrated"] - before["contig_pages_migrated"] == 100
     assert after["contig_candidates"] - before["contig_candidates"] == 1
-    # The 100 pages land, in order, at the lowest free frames outside the range.
+    # The 100 pages land, in order, in the order-10 block freed last (LIFO): the top 4 MiB
+    # of the second GiB, whose 1 GiB page went back as 256 order-10 blocks, lowest first.
     assert memory.moves_recorded(0) == 1
-    assert moves[:3].tolist() == [0, FRAMES_1G, 100]
+    assert moves[:3].tolist() == [0, 2 * FRAMES_1G - 1024, 100]
     assert memory.used_frames(0)["movable"] == FRAMES_1G + 100
     check(memory)
 
