@@ -387,6 +387,20 @@ def try_to_claim(
 
 
 @borrowing_kernel
+def find_fallback(
+    blocks: Blocks, index: Words, nodes: Nodes, node: int, mt: int, order: int, steered: bool
+) -> tuple[int, int]:
+    """``find_suitable_fallback``: the pageblock of a free block of ``order`` on the first of
+    ``mt``'s fallback types that has one, and that type; (-1, -1) if none."""
+    for choice in range(2):
+        block_mt = fallback_type(mt, choice)
+        local = pick_pageblock(blocks, index, nodes, node, block_mt, order, steered)
+        if local >= 0:
+            return local, block_mt
+    return -1, -1
+
+
+@borrowing_kernel
 def rmqueue_claim(
     frames: Words,
     blocks: Blocks,
@@ -403,13 +417,7 @@ def rmqueue_claim(
         # should_try_claim_block: small movable requests only steal.
         if found < pb_order // 2 and mt == MIGRATE_MOVABLE:
             break
-        local = -1
-        block_mt = -1
-        for choice in range(2):
-            block_mt = fallback_type(mt, choice)
-            local = pick_pageblock(blocks, index, nodes, node, block_mt, found, steered)
-            if local >= 0:
-                break
+        local, block_mt = find_fallback(blocks, index, nodes, node, mt, found, steered)
         if local < 0:
             continue
         offset = first_block(frames, nodes, node, local, found)
@@ -432,14 +440,34 @@ def rmqueue_steal(
 ) -> int:
     """``__rmqueue_steal``: the smallest fallback block, its pageblock label left alone."""
     for found in range(order, nodes[node, N_MAX_ORDER] + 1):
-        for choice in range(2):
-            block_mt = fallback_type(mt, choice)
-            local = pick_pageblock(blocks, index, nodes, node, block_mt, found, steered)
-            if local >= 0:
-                offset = first_block(frames, nodes, node, local, found)
-                take(blocks, index, nodes, node, offset, found, order)
-                return offset
+        local, _ = find_fallback(blocks, index, nodes, node, mt, found, steered)
+        if local >= 0:
+            offset = first_block(frames, nodes, node, local, found)
+            take(blocks, index, nodes, node, offset, found, order)
+            return offset
     return -1
+
+
+@borrowing_kernel
+def rmqueue_fallback(
+    frames: Words,
+    blocks: Blocks,
+    index: Words,
+    nodes: Nodes,
+    node: int,
+    order: int,
+    mt: int,
+    steered: bool,
+) -> int:
+    """Claim, else steal, a fallback block (counted as such); its offset, or -1."""
+    offset = rmqueue_claim(frames, blocks, index, nodes, node, order, mt, steered)
+    if offset >= 0:
+        nodes[node, N_FALLBACK_CLAIM] += 1
+        return offset
+    offset = rmqueue_steal(frames, blocks, index, nodes, node, order, mt, steered)
+    if offset >= 0:
+        nodes[node, N_FALLBACK_STEAL] += 1
+    return offset
 
 
 @borrowing_kernel
@@ -477,26 +505,13 @@ def alloc(
     """
     mt = migratetype_of(mobility)
     offset = rmqueue_smallest(frames, blocks, index, nodes, node, order, mt)
+    if offset < 0 and nodes[node, N_STEERING] != 0 and mt != MIGRATE_MOVABLE:
+        offset = rmqueue_fallback(frames, blocks, index, nodes, node, order, mt, True)
     if offset < 0:
-        if nodes[node, N_STEERING] != 0 and mt != MIGRATE_MOVABLE:
-            offset = rmqueue_claim(frames, blocks, index, nodes, node, order, mt, True)
-            if offset >= 0:
-                nodes[node, N_FALLBACK_CLAIM] += 1
-            else:
-                offset = rmqueue_steal(frames, blocks, index, nodes, node, order, mt, True)
-                if offset >= 0:
-                    nodes[node, N_FALLBACK_STEAL] += 1
-        if offset < 0:
-            offset = rmqueue_claim(frames, blocks, index, nodes, node, order, mt, False)
-            if offset >= 0:
-                nodes[node, N_FALLBACK_CLAIM] += 1
-        if offset < 0:
-            offset = rmqueue_steal(frames, blocks, index, nodes, node, order, mt, False)
-            if offset >= 0:
-                nodes[node, N_FALLBACK_STEAL] += 1
-        if offset < 0:
-            nodes[node, N_ALLOC_FAIL] += 1
-            return -1
+        offset = rmqueue_fallback(frames, blocks, index, nodes, node, order, mt, False)
+    if offset < 0:
+        nodes[node, N_ALLOC_FAIL] += 1
+        return -1
     count = 1 << order
     mark_frames(frames, nodes, node, offset, count, True)
     account(blocks, nodes, node, offset, count, mobility, 1)

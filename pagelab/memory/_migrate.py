@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from pagelab._kernels.config import at, borrowing_kernel
+from pagelab._kernels.config import at, borrowing_kernel, inline_kernel
 from pagelab.memory._bits import ALL_ONES, ONE, ZERO, clear_index_bit, lowest_bit
 from pagelab.memory._buddy import (
     account,
@@ -122,6 +122,24 @@ def reset_cached_positions(nodes: Nodes, node: int) -> None:
     nodes[node, N_CACHED_FREE_PB] = nodes[node, N_PAGEBLOCKS] - 1
 
 
+@inline_kernel
+def clear_moves(nodes: Nodes, node: int) -> None:
+    """Start a call's move records (the caller's buffer is written from its start)."""
+    nodes[node, N_MOVES_RECORDED] = 0
+    nodes[node, N_MOVES_DROPPED] = 0
+
+
+@inline_kernel
+def stuck_frames(blocks: Blocks, row: int) -> int:
+    """In-use frames of a pageblock that migration cannot move: unmovable, reclaimable
+    (slab is not migrated) and pinned."""
+    return int(
+        blocks[row, PB_USED + CLASS_UNMOVABLE]
+        + blocks[row, PB_USED + CLASS_RECLAIMABLE]
+        + blocks[row, PB_USED + CLASS_PINNED]
+    )
+
+
 @borrowing_kernel
 def record_move(moves: Moves, nodes: Nodes, node: int, old: int, new: int) -> None:
     """Append a one-frame move, extending the last record when both ends are consecutive."""
@@ -169,8 +187,7 @@ def contig_alloc(
     Statistics: candidates, pages scanned (the frames of each pageblock the pre-check reads,
     plus every frame of a range that is migrated), pages migrated.
     """
-    nodes[node, N_MOVES_RECORDED] = 0
-    nodes[node, N_MOVES_DROPPED] = 0
+    clear_moves(nodes, node)
     start = nodes[node, N_FRAME_START]
     end = start + nodes[node, N_FRAMES]
     count = 1 << order
@@ -188,12 +205,7 @@ def contig_alloc(
         usable = True
         for row in range(first, first + per_range):
             nodes[node, N_CONTIG_PAGES_SCANNED] += pb_frames
-            stuck = (
-                blocks[row, PB_USED + CLASS_UNMOVABLE]
-                + blocks[row, PB_USED + CLASS_RECLAIMABLE]
-                + blocks[row, PB_USED + CLASS_PINNED]
-            )
-            if stuck > 0 or blocks[row, PB_HUGE] >= spb_order:
+            if stuck_frames(blocks, row) > 0 or blocks[row, PB_HUGE] >= spb_order:
                 usable = False
                 break
             movable += blocks[row, PB_USED + CLASS_MOVABLE]
@@ -289,6 +301,15 @@ def suitable_block_free(nodes: Nodes, node: int, order: int) -> bool:
                 if nodes[node, N_FREE_BLOCKS + mt * ORDERS_CAP + found] > 0:
                     return True
     return False
+
+
+@borrowing_kernel
+def goal_reached(nodes: Nodes, node: int, goal_order: int, goal_score: int) -> bool:
+    """A compaction run's stop test: a free block of ``goal_order`` (≥ 0) usable by a
+    movable request, or else the node's extfrag at pageblock order at most ``goal_score``."""
+    if goal_order >= 0:
+        return suitable_block_free(nodes, node, goal_order)
+    return extfrag_for_order(nodes, node, nodes[node, N_PB_ORDER]) <= goal_score
 
 
 @borrowing_kernel
@@ -418,12 +439,8 @@ def _scanners(
     while source < target_pb and not met:
         row = first + source
         nodes[node, N_COMPACT_MIGRATE_SCANNED] += pb_frames
-        stuck = (
-            blocks[row, PB_USED + CLASS_UNMOVABLE]
-            + blocks[row, PB_USED + CLASS_RECLAIMABLE]
-            + blocks[row, PB_USED + CLASS_PINNED]
-        )
-        if blocks[row, PB_USED + CLASS_MOVABLE] > 0 and stuck == 0 and blocks[row, PB_HUGE] == 0:
+        movable = blocks[row, PB_USED + CLASS_MOVABLE]
+        if movable > 0 and stuck_frames(blocks, row) == 0 and blocks[row, PB_HUGE] == 0:
             word0 = nodes[node, N_WORD_START] + ((source << pb_order) >> 6)
             for w in range(pb_frames >> 6):
                 used = frames[at(word0 + w)]
@@ -465,10 +482,7 @@ def _scanners(
                     target_left -= 1
                 if met:
                     break
-        if goal_order >= 0:
-            done = suitable_block_free(nodes, node, goal_order)
-        else:
-            done = extfrag_for_order(nodes, node, pb_order) <= goal_score
+        done = goal_reached(nodes, node, goal_order, goal_score)
         if done:
             break
         source += 1
@@ -479,12 +493,7 @@ def _scanners(
     else:
         nodes[node, N_CACHED_MIGRATE_PB] = max(nodes[node, N_CACHED_MIGRATE_PB], source + 1)
         nodes[node, N_CACHED_FREE_PB] = min(nodes[node, N_CACHED_FREE_PB], target_pb)
-    if not done:
-        if goal_order >= 0:
-            done = suitable_block_free(nodes, node, goal_order)
-        else:
-            done = extfrag_for_order(nodes, node, pb_order) <= goal_score
-    return done
+    return done or goal_reached(nodes, node, goal_order, goal_score)
 
 
 @borrowing_kernel
@@ -501,8 +510,7 @@ def compact(
     from the ends, as the slow path retries Linux's ``COMPACT_PARTIAL_SKIPPED``; only a run
     over the whole node fails. Async and sync modes are one mode here.
     """
-    nodes[node, N_MOVES_RECORDED] = 0
-    nodes[node, N_MOVES_DROPPED] = 0
+    clear_moves(nodes, node)
     if suitable_block_free(nodes, node, order):
         return COMPACT_NOT_NEEDED
     if compaction_deferred(nodes, node, order):
@@ -545,8 +553,7 @@ def proactive_compact(
     min(10, low/2), 100); when the node score exceeds high, compact the whole node (free
     blocks below pageblock order are targets) until the score is at most low. The run
     scans from the node's ends (``whole_zone``), as ``proactive_compact_node`` does."""
-    nodes[node, N_MOVES_RECORDED] = 0
-    nodes[node, N_MOVES_DROPPED] = 0
+    clear_moves(nodes, node)
     if proactiveness == 0:
         return COMPACT_SKIPPED
     low = 100 - proactiveness
