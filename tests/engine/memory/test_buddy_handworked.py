@@ -129,3 +129,14 @@ def test_a_1tib_node_fits_the_memory_budget() -> None:
     memory = PhysicalMemory([1 << 40])
     assert memory.nbytes <= 64 * MIB  # 32 MiB of in-use bits, the rest per pageblock
     assert memory.free_blocks(0)[10] == 1 << 18
+
+
+def test_the_block_freed_last_is_given_first() -> None:
+    # 12 MiB: three order-10 blocks, listed at boot in address order (the tail).
+    memory = PhysicalMemory([12 * MIB])
+    assert [memory.alloc(0, 10, CLASS_MOVABLE) for _ in range(3)] == [0, 1024, 2048]
+    memory.free(0, 0, 10, CLASS_MOVABLE)
+    memory.free(0, 2048, 10, CLASS_MOVABLE)  # to the head, after 0
+    assert memory.alloc(0, 10, CLASS_MOVABLE) == 2048  # LIFO, not the lowest address
+    assert memory.alloc(0, 10, CLASS_MOVABLE) == 0
+    check(memory)
