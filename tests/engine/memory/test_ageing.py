@@ -21,6 +21,7 @@ def _nonmovable_fraction(memory: PhysicalMemory) -> float:
     return (used["unmovable"] + used["reclaimable"]) / memory.node_frames(0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("capacity_gib", [16, 64])
 def test_heavily_aged_matches_the_published_pollution_figure(capacity_gib: int) -> None:
     """Zhao (RFC 2024): unmovable memory < 7% of memory, in ~34% of 2 MiB pageblocks.
@@ -48,6 +49,7 @@ def _gigantic_pages(profile: str, may_migrate: bool) -> int:
     return count
 
 
+@pytest.mark.slow
 def test_1g_success_falls_with_age() -> None:
     without = [_gigantic_pages(p, False) for p in ("fresh", "aged", "heavily_aged")]
     with_migration = [_gigantic_pages(p, True) for p in ("fresh", "aged", "heavily_aged")]
@@ -100,6 +102,7 @@ STEERING_AGEING = AgeingSpec(
 )
 
 
+@pytest.mark.slow
 def test_superpageblock_steering_keeps_most_1g_blocks_clean() -> None:
     """van Riel's RFC on 256 GB: < 20 of 238 superpageblocks tainted, 50 × 1 GiB allocated
     under load. Here, 256 GiB aged with ``STEERING_AGEING`` (seed 1), measured: steering on,
