@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pagelab._kernels import extents
 from pagelab.paging import MappingPlan
 from pagelab.spec import PolicySpec, Thp1gMinVma
 from pagelab.units import PAGE_SIZES
@@ -30,20 +31,31 @@ _PID_SHIFT = 36  # a page number of a 48-bit address has 36 bits
 
 def infer_vmas(chunks: Iterable[AccessChunk]) -> list[Vma]:
     """VMAs covering every touched page, by the module's rule; memory grows with the number
-    of VMAs, not with the trace's length."""
-    gap_pages = INFER_GAP_BYTES >> _PAGE_SHIFT
-    starts = np.zeros(0, dtype=np.int64)
-    ends = np.zeros(0, dtype=np.int64)  # exclusive, in pages, with the pid in the high bits
+    of 2 MiB regions touched, not with the trace's length.
+
+    Pages of one 2 MiB region are always less than ``INFER_GAP_BYTES`` apart, so the rule
+    needs only each region's lowest and highest touched page (``_kernels.extents``).
+    """
+    keys = np.full(1024, -1, dtype=np.int64)
+    lows = np.zeros_like(keys)
+    highs = np.zeros_like(keys)
+    used = 0
     for chunk in chunks:
-        if not len(chunk):
-            continue
-        pages = np.unique(
-            (chunk.pid.astype(np.int64) << _PID_SHIFT)
-            | (chunk.address.astype(np.int64) >> _PAGE_SHIFT)
-        )
-        starts = np.concatenate((starts, pages))
-        ends = np.concatenate((ends, pages + 1))
-        starts, ends = _join(starts, ends, gap_pages)
+        position = 0
+        while position < len(chunk):
+            position, used = extents.add_extents(
+                chunk.address, chunk.pid, position, keys, lows, highs, used
+            )
+            if position < len(chunk):
+                bigger = np.full(2 * keys.shape[0], -1, dtype=np.int64)
+                bigger_lows, bigger_highs = np.zeros_like(bigger), np.zeros_like(bigger)
+                extents.rehash(keys, lows, highs, bigger, bigger_lows, bigger_highs)
+                keys, lows, highs = bigger, bigger_lows, bigger_highs
+    taken = keys != -1
+    # Pages with the pid above them, as region keys hold it: pid << 27 | va >> 21.
+    pid_pages = (keys[taken] >> 27) << _PID_SHIFT
+    starts, ends = _join(pid_pages | lows[taken], (pid_pages | highs[taken]) + 1,
+                         INFER_GAP_BYTES >> _PAGE_SHIFT)  # fmt: skip
     vmas = []
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
         pid = start >> _PID_SHIFT
@@ -55,6 +67,8 @@ def infer_vmas(chunks: Iterable[AccessChunk]) -> list[Vma]:
 
 def _join(starts: np.ndarray, ends: np.ndarray, gap_pages: int) -> tuple[np.ndarray, np.ndarray]:
     """Sorted, disjoint intervals: those closer than ``gap_pages`` (same pid) joined."""
+    if not starts.size:
+        return starts, ends
     order = np.argsort(starts, kind="stable")
     starts, ends = starts[order], ends[order]
     running_end = np.maximum.accumulate(ends)

@@ -22,6 +22,13 @@ def region_key(pid: int, va: int) -> int:
 
 
 @inline_kernel
+def home_slot(key: int, mask: int) -> int:
+    """Where linear probing for ``key`` starts in a table of ``mask + 1`` slots."""
+    mixed = key * _GOLDEN
+    return (mixed ^ (mixed >> 29)) & mask
+
+
+@inline_kernel
 def find_or_add(
     hash_keys: npt.NDArray[np.int64],
     hash_rows: npt.NDArray[np.int64],
@@ -31,8 +38,7 @@ def find_or_add(
 ) -> int:
     """Row of ``key``; a new key takes row ``used_rows`` (the caller counts it)."""
     mask = hash_keys.shape[0] - 1
-    mixed = key * _GOLDEN
-    slot = (mixed ^ (mixed >> 29)) & mask
+    slot = home_slot(key, mask)
     while True:
         stored = hash_keys[at(slot)]
         if stored == key:
@@ -56,8 +62,7 @@ def rebuild(
     mask = hash_keys.shape[0] - 1
     for row in range(used_rows):
         key = row_keys[row]
-        mixed = key * _GOLDEN
-        slot = (mixed ^ (mixed >> 29)) & mask
+        slot = home_slot(key, mask)
         while hash_keys[slot] != -1:
             slot = (slot + 1) & mask
         hash_keys[slot] = key

@@ -185,3 +185,35 @@ def test_fault_cost_clears_each_folio_at_its_size_rate() -> None:
     assert result.summary["fault_ns"] == pytest.approx(1000 + GIB / 17.5 + stall_ns)
     linear = {**spec, "policy": {**spec["policy"], "fault_cost": {"zero_ns_per_kib": 100}}}
     assert _run(linear).summary["fault_ns"] == pytest.approx(1000 + GIB / 1024 * 100 + stall_ns)
+
+
+def _reference_vmas(addresses: np.ndarray, pids: np.ndarray) -> list[tuple[int, int, int]]:
+    """The inference rule written plainly: sorted touched pages, joined when closer than
+    INFER_GAP_BYTES."""
+    vmas: list[tuple[int, int, int]] = []
+    for pid in sorted(set(pids.tolist())):
+        pages = sorted({int(a) >> 12 for a, p in zip(addresses, pids, strict=True) if p == pid})
+        first = last = pages[0]
+        for page in pages[1:]:
+            if (page - last - 1) << 12 >= INFER_GAP_BYTES:
+                vmas.append((pid, first << 12, (last + 1 - first) << 12))
+                first = page
+            last = page
+        vmas.append((pid, first << 12, (last + 1 - first) << 12))
+    return vmas
+
+
+def test_inferred_vmas_match_the_rule_written_plainly() -> None:
+    rng = np.random.default_rng(7)
+    # Clusters of touches with gaps around 2 MiB, in three processes, over many 2 MiB
+    # regions (the kernel's table grows several times).
+    centres = rng.integers(0, 1 << 34, 3000) << 12
+    addresses = (np.repeat(centres, 20) + rng.integers(0, 3 << 20, 60_000)).astype(np.uint64)
+    pids = rng.integers(0, 3, 60_000).astype(np.uint16)
+    kinds = np.zeros(60_000, np.uint8)
+    chunks = [
+        AccessChunk(addresses[i : i + 7000], kinds[i : i + 7000], pids[i : i + 7000])
+        for i in range(0, 60_000, 7000)
+    ]
+    inferred = [(v.pid, v.start, v.size_bytes) for v in infer_vmas(chunks)]
+    assert inferred == _reference_vmas(addresses, pids)
