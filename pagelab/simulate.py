@@ -21,7 +21,7 @@ from pagelab.machine import Machine, resolve_machine
 from pagelab.memory.report import MemoryRecorder
 from pagelab.paging import MappingPlan, plan_mappings
 from pagelab.results import Number, Result, ResultMeta
-from pagelab.spec import Spec
+from pagelab.spec import CHOICE_TAGS, Spec
 from pagelab.translation import Translator, physical_memory
 from pagelab.units import PAGE_SIZES
 from pagelab.version import ENGINE_VERSION
@@ -50,12 +50,21 @@ def load_spec(data: dict[str, Any]) -> Spec:
     return spec
 
 
+_CHOICE_FIELDS = ("ageing", "thp_1g", "thp_deposit")
+
+
 def _field_path(location: tuple[int | str, ...]) -> str:
     """Dotted path as a user writes it: pydantic puts a generator's name into the path of its
     fields (``workload.generator.zipf.alpha``), which is not where the field is written."""
     parts = [str(part) for part in location]
     if parts[:2] == ["workload", "generator"] and len(parts) > 3 and parts[2] in GENERATORS:
         del parts[2]
+    # Likewise the choice of a field that takes a name or an object (``CHOICE_TAGS``).
+    parts = [
+        part
+        for index, part in enumerate(parts)
+        if not (index and part in CHOICE_TAGS and parts[index - 1] in _CHOICE_FIELDS)
+    ]
     return ".".join(parts)
 
 

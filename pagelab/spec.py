@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from pagelab.memory.ageing import AgeingSpec
 from pagelab.units import Bytes, PageSize, page_size_bytes
@@ -131,6 +139,21 @@ Granule = Literal["4K", "16K", "64K"]
 AgeingName = Literal["fresh", "aged", "heavily_aged"]
 
 
+def _named_or_object(value: object) -> str:
+    """A union of a name (or switch) and an object of parameters is decided by the value's
+    type, so an error names the field inside the object at fault, not the other choice."""
+    return "parameters" if isinstance(value, dict | BaseModel) else "name"
+
+
+CHOICE_TAGS = ("name", "parameters")
+"""Tags of such unions, which pydantic puts into an error's location."""
+
+Ageing = Annotated[
+    Annotated[AgeingName, Tag("name")] | Annotated[AgeingSpec, Tag("parameters")],
+    Discriminator(_named_or_object),
+]
+
+
 class MachineSpec(_Frozen):
     """A machine: a preset (``skylake`` unless named), with any field given here replacing
     the preset's.
@@ -148,7 +171,7 @@ class MachineSpec(_Frozen):
     tiers: list[TierSpec] | None = Field(default=None, min_length=1, max_length=1)
     llc: LlcSpec | Literal["none"] | None = None
     cpu: CpuSpec | None = None
-    ageing: AgeingName | AgeingSpec | None = None
+    ageing: Ageing | None = None
 
 
 BasePageMode = Literal["auto", "native", "per_process", "kernel_page"]
@@ -234,6 +257,16 @@ class Thp1gMinVma(_Frozen):
     min_vma_bytes: Bytes = Field(ge=1 << 30)
 
 
+Thp1g = Annotated[
+    Annotated[Thp1gMode, Tag("name")] | Annotated[Thp1gMinVma, Tag("parameters")],
+    Discriminator(_named_or_object),
+]
+ThpDeposit = Annotated[
+    Annotated[bool, Tag("name")] | Annotated[ThpDepositSpec, Tag("parameters")],
+    Discriminator(_named_or_object),
+]
+
+
 class PolicySpec(_Frozen):
     """The memory-management policy under test.
 
@@ -269,9 +302,9 @@ class PolicySpec(_Frozen):
     thp_sizes: list[ThpSize] = Field(default_factory=lambda: list[ThpSize](["2M"]), max_length=5)
     thp_shmem: ShmemThpMode = "never"
     thp_file: FileThpMode = "never"
-    thp_1g: Thp1gMode | Thp1gMinVma = "inherit"
+    thp_1g: Thp1g = "inherit"
     contiguous_pte: bool = True
-    thp_deposit: bool | ThpDepositSpec = True
+    thp_deposit: ThpDeposit = True
     thp_defrag: ThpDefrag = "madvise"
     compaction_proactiveness: int = Field(default=20, ge=0, le=100)
     superpageblocks: bool = False

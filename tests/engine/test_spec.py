@@ -37,12 +37,21 @@ def test_round_trip_and_hash_are_stable() -> None:
             {"page_sizes": ["4K"], "entries": 48, "ways": 4}]}]}}}, "machine.tlb.levels.0"),
         ({"workload": {"generator": {"name": "uniform", "size_bytes": "1P"}}},
          "workload.generator.size_bytes"),
+        # A field that takes a name or an object names what is wrong inside the object.
+        ({"machine": {"ageing": "bogus"}}, "machine.ageing"),
+        ({"machine": {"ageing": {"used_fraction": 0.01, "kernel_fraction": 0.2}}},
+         "machine.ageing"),
+        ({"machine": {"ageing": {"churn_rounds": 99}}}, "machine.ageing.churn_rounds"),
+        ({"policy": {"thp_deposit": {"pmd": 3}}}, "policy.thp_deposit.pmd"),
+        ({"policy": {"thp_1g": {"min_vma_bytes": "1M"}}}, "policy.thp_1g.min_vma_bytes"),
+        ({"policy": {"thp_defrag": "sometimes"}}, "policy.thp_defrag"),
     ],
 )  # fmt: skip
 def test_bad_specs_name_the_field(patch: dict[str, Any], field: str) -> None:
     with pytest.raises(pagelab.SpecError) as error:
         pagelab.load_spec({**BASE, **patch})
     assert error.value.field.startswith(field)
+    assert "name" not in error.value.field.split(".")  # no union choice tag in the path
 
 
 def test_sizes_parse_in_binary_units() -> None:
