@@ -35,14 +35,32 @@ class BodySizeLimit:
             await response(scope, receive, send)
             return
         received = 0
+        exceeded = started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise too_large(detail)
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            # FastAPI turns any error while it reads a JSON or form body into its own 400;
+            # that answer to a body cut short here is dropped for the 413 below.
+            if exceeded and not started:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not exceeded or started:
+                raise
+        if exceeded and not started:
+            response = problem_response(413, detail, slug="too-large", instance=scope["path"])
+            await response(scope, receive, send)

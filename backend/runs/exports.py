@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fastapi import Response
@@ -20,6 +20,25 @@ from backend.runs.service import get_run
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}
 }
+
+
+# Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """``value``, with a text cell that a spreadsheet would run as a formula quoted by a leading
+    ``'``; numbers (negative ones too) stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _write_rows(rows: Iterable[Sequence[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerows([safe_cell(cell) for cell in row] for row in rows)
+    return out.getvalue()
 
 
 def csv_download(text: str, filename: str) -> Response:
@@ -43,23 +62,18 @@ def read_result(session: Session, *, run_id: int) -> ResultRead:
 def series_csv(result: ResultRead) -> str:
     """One row per epoch, one column per series, in the engine's column order."""
     columns = list(result.series)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(zip(*(result.series[name] for name in columns), strict=True))
-    return out.getvalue()
+    rows = zip(*(result.series[name] for name in columns), strict=True)
+    return _write_rows([columns, *rows])
 
 
 def runs_csv(runs: Sequence[RunRead]) -> str:
     """One row per run: its id, state, sweep values and summary metrics."""
     params = sorted({path for run in runs for path in run.params})
     metrics = sorted({name for run in runs for name in (run.summary or {})})
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["run_id", "point_index", "status", *params, *metrics])
+    rows: list[list[Any]] = [["run_id", "point_index", "status", *params, *metrics]]
     for run in runs:
         row: list[Any] = [run.id, run.point_index, run.status]
         row += [run.params.get(path, "") for path in params]
         row += [(run.summary or {}).get(name, "") for name in metrics]
-        writer.writerow(row)
-    return out.getvalue()
+        rows.append(row)
+    return _write_rows(rows)
