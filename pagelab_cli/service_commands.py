@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import functools
 import logging
 import os
 import signal
@@ -182,7 +183,7 @@ def _serve(args: argparse.Namespace) -> int:
         _worker_command(args.concurrency, "pagelab", "WARNING" if quiet else "INFO", quiet=quiet),
         env=env,
         start_new_session=True,
-        preexec_fn=_stop_with_parent,
+        preexec_fn=functools.partial(_stop_with_parent, os.getpid()),
     )
     # uvicorn handles SIGINT and SIGTERM itself, then raises them again once it has shut
     # down; with SIGTERM turned into KeyboardInterrupt both end here, and the worker is
@@ -210,11 +211,14 @@ def _serve(args: argparse.Namespace) -> int:
     return 0 if server.started else 1
 
 
-def _stop_with_parent() -> None:
+def _stop_with_parent(serve_pid: int) -> None:
     """In the worker, before it starts: ask Linux to SIGTERM it when serve dies, even by
     SIGKILL, so it never outlives the server it belongs to."""
     if sys.platform == "linux":
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        # Serve died between the fork and the request: no signal will come, so stop now.
+        if os.getppid() != serve_pid:
+            os._exit(1)
 
 
 def _stop(worker: subprocess.Popen[bytes]) -> None:

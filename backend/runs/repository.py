@@ -124,7 +124,8 @@ def _changed(session: Session, statement: Any) -> int:
 def claim(
     session: Session, *, run_id: int, seen_attempts: int, worker_hostname: str, now: datetime
 ) -> bool:
-    """queued → running, by this worker, as attempt ``seen_attempts + 1``."""
+    """queued → running, by this worker, as attempt ``seen_attempts + 1``; a lost earlier
+    attempt's error is cleared, as it no longer describes the run."""
     return bool(
         _changed(
             session,
@@ -142,6 +143,7 @@ def claim(
                 started_at=now,
                 heartbeat_at=now,
                 finished_at=None,
+                error=None,
                 accesses_done=0,
                 accesses_total=None,
             ),

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from backend.db import make_engine, make_session_factory, utc_now
 from backend.runs.models import Run, RunResult
+from backend.runs.service import claim_run
 from backend.settings import Settings
 from worker.execution import execute_run
 from worker.maintenance import MaintenanceLoop
@@ -164,6 +165,35 @@ def test_the_reaper_requeues_a_dead_run_then_gives_up_after_the_attempt_limit(
     assert cancelled["status"] == "cancelled"
     db.expire_all()
     assert db.get(Run, first["id"]).dispatched_at is not None  # type: ignore[union-attr]
+
+
+def test_a_restarted_run_no_longer_shows_the_previous_attempts_error(
+    api: TestClient, settings: Settings, db: Session
+) -> None:
+    settings = settings.model_copy(update=FAULT_SETTINGS)
+    requeued, given_up = (_submit(api, tiny_spec()) for _ in range(2))
+    _make_stale(db, requeued["id"], attempts=1)
+    _make_stale(db, given_up["id"], attempts=3)
+    engine = make_engine(settings.database_url)
+    try:
+        assert MaintenanceLoop(make_session_factory(engine), settings).run_once()[0] == 2
+    finally:
+        engine.dispose()
+    assert "attempt 1 lost" in _run(api, requeued["id"])["error"]
+    assert _run(api, given_up["id"])["error"].startswith("gave up after 3 attempts")
+
+    # Re-queued after a dead worker: the next attempt starts without the lost one's error.
+    assert claim_run(db, run_id=requeued["id"], worker_hostname="next@host") is not None
+    db.commit()
+    restarted = _run(api, requeued["id"])
+    assert restarted["status"] == "running" and restarted["attempts"] == 2
+    assert restarted["error"] is None
+
+    # Re-run after it failed: queued again as new, without the failure's error.
+    experiment_id = db.get(Run, given_up["id"]).experiment_id  # type: ignore[union-attr]
+    assert api.post(f"/api/v1/experiments/{experiment_id}/rerun").status_code == 200
+    rerun = _run(api, given_up["id"])
+    assert rerun["status"] == "queued" and rerun["attempts"] == 0 and rerun["error"] is None
 
 
 def test_a_task_delivered_twice_runs_once_and_stores_one_result(

@@ -130,10 +130,12 @@ def test_the_worker_does_not_outlive_a_killed_serve(tmp_path: Path) -> None:
     try:
         workers = wait_for(lambda: _children(serve.pid), bool, timeout_s=30,
                            what="serve to start its worker")  # fmt: skip
+        pool = wait_for(lambda: [child for pid in workers for child in _children(pid)], bool,
+                        timeout_s=30, what="the worker to start its pool")  # fmt: skip
     finally:
         serve.kill()  # SIGKILL: serve gets no chance to stop the worker itself
         serve.wait()
-    _wait_gone(workers, timeout_s=20)
+    _wait_gone(workers + pool, timeout_s=15)
 
 
 @pytest.mark.parametrize("access_log", ["true", "false"])
