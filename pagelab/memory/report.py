@@ -54,6 +54,15 @@ def _indices(memory: PhysicalMemory, node: int, index: str) -> list[float]:
     return [read(node, order) / 1000.0 for order in range(memory.max_page_order + 1)]
 
 
+def _free_pageblocks(free_blocks: list[int], pageblock_order: int) -> int:
+    """Free blocks of pageblock order or more, counted in pageblocks."""
+    return sum(
+        count << (order - pageblock_order)
+        for order, count in enumerate(free_blocks)
+        if order >= pageblock_order
+    )
+
+
 class _NodeState:
     """A node's free lists, indices and map at one moment."""
 
@@ -120,9 +129,7 @@ class MemoryRecorder:
         free_blocks = memory.free_blocks(0)
         return {
             "free_bytes": memory.free_frames(0) * self.granule_bytes,
-            f"free_blocks_{self.pageblock_name}": int(
-                sum(free_blocks[o] << (o - pageblock) for o in range(pageblock, len(free_blocks)))
-            ),
+            f"free_blocks_{self.pageblock_name}": _free_pageblocks(free_blocks.tolist(), pageblock),
             f"unusable_index_{self.pageblock_name}": memory.unusable_free_index(0, pageblock)
             / 1000.0,
             "compaction_pages_migrated": migrated,
@@ -141,12 +148,7 @@ class MemoryRecorder:
             "free_bytes_end": end.free_frames * self.granule_bytes,
         }
         for when, state in (("start", start), ("end", end)):
-            summary[f"free_blocks_{name}_{when}"] = int(
-                sum(
-                    state.free_blocks[o] << (o - pageblock)
-                    for o in range(pageblock, len(state.free_blocks))
-                )
-            )
+            summary[f"free_blocks_{name}_{when}"] = _free_pageblocks(state.free_blocks, pageblock)
             summary[f"unusable_index_{name}_{when}"] = state.unusable[pageblock]
             summary[f"fragmentation_index_{name}_{when}"] = state.fragmentation[pageblock]
             summary[f"polluted_pageblocks_{when}"] = state.polluted
