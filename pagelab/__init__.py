@@ -12,6 +12,7 @@ The public surface:
 
 from pagelab.catalog import presets_catalog, workloads_catalog
 from pagelab.errors import Cancelled, PagelabError, SpecError, TraceError
+from pagelab.memory.report import TierMemory
 from pagelab.results import Heatmap, Result, ResultMeta
 from pagelab.simulate import Progress, load_spec, simulate
 from pagelab.spec import Spec
@@ -28,6 +29,7 @@ __all__ = [
     "ResultMeta",
     "Spec",
     "SpecError",
+    "TierMemory",
     "TraceError",
     "TraceSummary",
     "check_trace",

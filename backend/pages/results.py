@@ -17,7 +17,11 @@ from frontend.figures import RunView
 def load_result(session: Session, run_id: int) -> pagelab.Result:
     stored = exports.read_result(session, run_id=run_id)
     return pagelab.Result(
-        meta=stored.meta, summary=stored.summary, series=stored.series, heatmap=stored.heatmap
+        meta=stored.meta,
+        summary=stored.summary,
+        series=stored.series,
+        heatmap=stored.heatmap,
+        physical_memory=stored.physical_memory,
     )
 
 

@@ -53,6 +53,7 @@ class ResultRead(BaseModel):
     summary: dict[str, int | float]
     series: dict[str, list[int | float]]
     heatmap: pagelab.Heatmap | None
+    physical_memory: list[pagelab.TierMemory] | None = None
 
 
 class RunExport(BaseModel):

@@ -85,6 +85,8 @@ def test_a_run_goes_from_queued_through_running_to_succeeded(
     epochs = result["meta"]["epochs"]
     assert epochs == 16 and len(result["series"]["epoch"]) == epochs
     assert result["heatmap"] is not None
+    (tier,) = result["physical_memory"]  # the preset's one tier, stored and read back
+    assert len(tier["map_end"]) == len(tier["map_start"]) > 0
 
     export = api.get(f"/api/v1/runs/{run['id']}/export.json")
     assert export.headers["content-disposition"].startswith("attachment")
