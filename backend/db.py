@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic_core import to_json
-from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    create_engine,
+    event,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
@@ -57,6 +67,9 @@ def utc_now() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+ModelT = TypeVar("ModelT", bound=Base)
 
 
 def _json_text(value: Any) -> str:
@@ -129,6 +142,13 @@ def _ping_idle_connections(engine: Engine) -> None:
         except engine.dialect.loaded_dbapi.Error as exc:
             # The pool discards the connection and checks out a fresh one.
             raise DisconnectionError("the pooled connection is closed") from exc
+
+
+def newest_first(session: Session, model: type[ModelT], *, limit: int, offset: int) -> list[ModelT]:
+    """A page of ``model``'s rows, newest first (by ``created_at``, then ``id``)."""
+    table = model.__table__
+    order = (table.c.created_at.desc(), table.c.id.desc())
+    return list(session.scalars(select(model).order_by(*order).limit(limit).offset(offset)))
 
 
 def use_autocommit(session: Session) -> None:

@@ -20,6 +20,11 @@ MAX_ID = 2**63 - 1  # ids are 64-bit; a larger one would fail at the database, n
 # A row's id in a URL path, and an optional one in a query string.
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 OptionalIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+# A page of a list that is read newest first: how many rows, and how many to skip.
+PageLimit = Annotated[int, Query(ge=1, le=500)]
+PageOffset = Annotated[int, Query(ge=0, le=1_000_000)]
+# A share link's id in a URL path (URL-safe base64 of 128 random bits).
+ShareId = Annotated[str, Path(min_length=16, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 # A share link's token in a URL path (URL-safe base64 of at least 128 random bits).
 ShareToken = Annotated[str, Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 

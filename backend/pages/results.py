@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,10 @@ from backend.runs import exports
 from backend.runs.schemas import RunRead
 from frontend.chart_sets import point_label, unique_labels
 from frontend.figures import RunView
+
+# Where a page reads a run's full result from: the run's own (``stored_results``), or the copy
+# a share link froze.
+ResultLoader = Callable[[int], pagelab.Result]
 
 
 def load_result(session: Session, run_id: int) -> pagelab.Result:
@@ -25,6 +30,11 @@ def load_result(session: Session, run_id: int) -> pagelab.Result:
     )
 
 
+def stored_results(session: Session) -> ResultLoader:
+    """Results as the runs stored them."""
+    return functools.partial(load_result, session)
+
+
 def run_labels(runs: Sequence[RunRead], *, with_ids: bool = False) -> dict[int, str]:
     """A distinct short name per run: its sweep values (``#id`` added where needed)."""
     labels = [point_label(run.params) for run in runs]
@@ -35,11 +45,11 @@ def run_labels(runs: Sequence[RunRead], *, with_ids: bool = False) -> dict[int, 
 
 
 def run_views(
-    session: Session, runs: Sequence[RunRead], labels: dict[int, str]
+    load: ResultLoader, runs: Sequence[RunRead], labels: dict[int, str]
 ) -> dict[int, RunView]:
     """RunViews of the runs that succeeded (the others have no result to plot), by run id."""
     return {
-        run_id: with_result(session, view)
+        run_id: with_result(load, view)
         for run_id, view in summary_views(runs, labels, number_by_id=True).items()
     }
 
@@ -66,8 +76,8 @@ def summary_views(
     }
 
 
-def with_result(session: Session, view: RunView) -> RunView:
-    """``view`` with its full result (series, heatmap) read from the database."""
+def with_result(load: ResultLoader, view: RunView) -> RunView:
+    """``view`` with its full result (series, heatmap) read by ``load``."""
     if view.result is not None or view.run_id is None:
         return view
-    return dataclasses.replace(view, result=load_result(session, view.run_id))
+    return dataclasses.replace(view, result=load(view.run_id))

@@ -22,6 +22,7 @@ from backend.fields import Id, OptionalIdQuery, ShareToken
 from backend.pages import views
 from backend.pages.html import PageError, PageRoute, page
 from backend.pages.new_experiment import new_experiment_context
+from backend.pages.shared import shared_context
 from backend.runs.models import RUN_STATUSES
 from frontend.assets import PLOTLY_JS_PATH, PLOTLY_JS_VERSION, STATIC_DIR
 
@@ -172,7 +173,7 @@ def shared_page(
     choices: Choices,
 ) -> HTMLResponse:
     """A share link: the frozen runs, read-only, for anyone who has the link."""
-    context = views.shared_context(session, token=token, choices=choices)
+    context = shared_context(session, token=token, choices=choices)
     return page(request, "shared.html", with_plots=True, **context)
 
 

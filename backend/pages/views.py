@@ -13,11 +13,17 @@ from backend.experiments import repository as experiment_repository
 from backend.experiments import service as experiment_service
 from backend.experiments.schemas import ExperimentRead
 from backend.pages.html import PageError
-from backend.pages.results import run_labels, run_views, summary_views, with_result
+from backend.pages.results import (
+    ResultLoader,
+    run_labels,
+    run_views,
+    stored_results,
+    summary_views,
+    with_result,
+)
 from backend.runs import service as run_service
 from backend.runs.schemas import RunRead
 from backend.shares import repository as share_repository
-from backend.shares import service as share_service
 from frontend.chart_sets import (
     SweepOverview,
     overlay_charts,
@@ -99,12 +105,12 @@ def experiment_context(
     return {
         "experiment": experiment,
         "shares": share_repository.active_for_runs(session, [run.id for run in experiment.runs]),
-        **_runs_context(session, experiment, experiment.runs, choices=choices),
+        **runs_context(stored_results(session), experiment, experiment.runs, choices=choices),
     }
 
 
-def _runs_context(
-    session: Session,
+def runs_context(
+    load: ResultLoader,
     experiment: ExperimentRead,
     runs: Sequence[RunRead],
     *,
@@ -123,11 +129,11 @@ def _runs_context(
         raise PageError(400, f"x: {choices.x_axis!r} is not swept here; choose one of {list(axes)}")
     baseline = _pick_run(views, choices.baseline_id, "baseline")
     focus_view = _pick_run(views, choices.focus_id, "focus")
-    focus = with_result(session, focus_view) if focus_view else None
+    focus = with_result(load, focus_view) if focus_view else None
     overview = choices.overview(list(views.values()), declared=axes, baseline=baseline)
     series_note = ""
     if len(views) > 1:
-        overlaid = [with_result(session, views[run_id]) for run_id in overview.overlay_run_ids]
+        overlaid = [with_result(load, views[run_id]) for run_id in overview.overlay_run_ids]
         series, series_note = overlay_charts(
             overlaid,
             overview.axes,
@@ -158,7 +164,7 @@ def _runs_context(
 def run_context(session: Session, *, run_id: int) -> dict[str, Any]:
     run = run_service.read_run(session, run_id=run_id)
     experiment = experiment_service.get_experiment(session, experiment_id=run.experiment_id)
-    views = run_views(session, [run], run_labels([run]))
+    views = run_views(stored_results(session), [run], run_labels([run]))
     view = views.get(run.id)
     return {
         "run": run,
@@ -182,18 +188,18 @@ def parse_run_ids(text: str | None) -> list[int]:
 
 
 def compare_context(
-    session: Session, *, runs: Sequence[RunRead], choices: ViewChoices
+    load: ResultLoader,
+    *,
+    runs: Sequence[RunRead],
+    names: Mapping[int, str],
+    choices: ViewChoices,
 ) -> dict[str, Any]:
     """Runs side by side: summary with differences, spec differences, the views across runs
-    (axes are the parameters that differ) and per-epoch overlays."""
+    (axes are the parameters that differ) and per-epoch overlays. ``names``: experiment
+    names by id."""
     labels = run_labels(runs, with_ids=True)
     views = summary_views(runs, labels, number_by_id=True)
     baseline = _pick_run(views, choices.baseline_id, "baseline")
-    names = {
-        run.experiment_id: experiment.name
-        for run in runs
-        if (experiment := experiment_repository.get(session, run.experiment_id)) is not None
-    }
     # The baseline run is the first column: differences and speed-ups are relative to it.
     by_id = {run.id: run for run in runs}
     order = sorted(views, key=lambda run_id: views[run_id] is not baseline)
@@ -207,7 +213,7 @@ def compare_context(
     ]
     reference = [views[run_id] for run_id in order]
     overview = choices.overview(reference, baseline=baseline)
-    overlaid = [with_result(session, views[run_id]) for run_id in overview.overlay_run_ids]
+    overlaid = [with_result(load, views[run_id]) for run_id in overview.overlay_run_ids]
     series, series_note = overlay_charts(
         overlaid, overview.axes, metric=overview.metric, max_panels=overview.max_series_panels
     )
@@ -233,57 +239,9 @@ def compare_runs_context(
     session: Session, *, run_ids: Sequence[int], choices: ViewChoices
 ) -> dict[str, Any]:
     runs = [run_service.read_run(session, run_id=run_id) for run_id in run_ids]
-    return compare_context(session, runs=runs, choices=choices)
-
-
-def shared_context(
-    session: Session,
-    *,
-    token: str,
-    choices: ViewChoices,
-) -> dict[str, Any]:
-    """A share link's frozen runs, in the view it was made from; nothing else is read."""
-    shared = share_service.read_shared(session, token=token)
-    base = {"shared": shared, "token": token, "read_only": True}
-    experiment_ids = {run.experiment_id for run in shared.runs}
-    if shared.view == "experiment" and len(experiment_ids) == 1:
-        experiment = experiment_service.get_experiment(session, experiment_id=experiment_ids.pop())
-        frozen = ExperimentRead.model_validate(
-            {
-                "id": experiment.id,
-                "name": experiment.name,
-                "description": experiment.description,
-                "tags": experiment.tag_names,
-                "kind": experiment.kind,
-                "status": experiment.status,
-                "run_counts": {},
-                "created_at": experiment.created_at,
-                "updated_at": experiment.updated_at,
-                "spec": experiment.spec,
-                "sweep": experiment.sweep,
-                "runs": shared.runs,
-            }
-        )
-        return {
-            **base,
-            "layout": "experiment",
-            "experiment": frozen,
-            **_runs_context(session, frozen, shared.runs, choices=choices),
-        }
-    if len(shared.runs) == 1:
-        run = shared.runs[0]
-        views = run_views(session, [run], run_labels([run]))
-        view = views.get(run.id)
-        return {
-            **base,
-            "layout": "run",
-            "run": run,
-            "label": run_labels([run])[run.id],
-            "summary": sorted((run.summary or {}).items()),
-            "charts": single_run_charts(view) if view else [],
-        }
-    return {
-        **base,
-        "layout": "compare",
-        **compare_context(session, runs=shared.runs, choices=choices),
+    names = {
+        run.experiment_id: experiment.name
+        for run in runs
+        if (experiment := experiment_repository.get(session, run.experiment_id)) is not None
     }
+    return compare_context(stored_results(session), runs=runs, names=names, choices=choices)

@@ -3,24 +3,52 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend import db
+from backend.runs.models import RunResult
 from backend.shares.models import Share, ShareRun
 
 
-def get(session: Session, share_id: int) -> Share | None:
-    return session.get(Share, share_id)
+def by_public_id(session: Session, public_id: str) -> Share | None:
+    return session.scalars(select(Share).where(Share.public_id == public_id)).first()
 
 
 def by_token_hash(session: Session, token_hash: str) -> Share | None:
     return session.scalars(select(Share).where(Share.token_hash == token_hash)).first()
 
 
+def newest_first(session: Session, *, limit: int, offset: int) -> list[Share]:
+    return db.newest_first(session, Share, limit=limit, offset=offset)
+
+
 def add(session: Session, share: Share) -> None:
     session.add(share)
     session.flush()
+
+
+def result_parts(
+    session: Session, run_ids: Sequence[int]
+) -> dict[int, tuple[dict[str, Any] | None, bytes | None]]:
+    """Each run's stored result meta and compressed arrays, to copy into a link."""
+    rows = session.execute(
+        select(RunResult.run_id, RunResult.meta, RunResult.arrays).where(
+            RunResult.run_id.in_(run_ids)
+        )
+    )
+    found = {run_id: (meta, arrays) for run_id, meta, arrays in rows}
+    return {run_id: found.get(run_id, (None, None)) for run_id in run_ids}
+
+
+def result_arrays(session: Session, *, share_id: int, position: int) -> bytes | None:
+    return session.scalar(
+        select(ShareRun.result_arrays).where(
+            ShareRun.share_id == share_id, ShareRun.position == position
+        )
+    )
 
 
 # --- added by the dashboard (backend/pages): the experiment page lists links to revoke ---

@@ -1,11 +1,12 @@
-"""Share-link routes: create and revoke (writes), and read by token (anyone with the link)."""
+"""Share-link routes: create, list and revoke (the owner's), and read by token (anyone with
+the link)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 
 from backend.deps import SessionDep, SettingsDep, WriteAccessDep
-from backend.fields import Id, ShareToken
+from backend.fields import Id, PageLimit, PageOffset, ShareId, ShareToken
 from backend.problems import problem_responses
 from backend.runs.schemas import ResultRead
 from backend.shares import service
@@ -32,21 +33,31 @@ def create_share(
     session.commit()
     return ShareCreated.model_validate(
         {
-            **ShareInfo.model_validate(share).model_dump(),
+            **service.to_info(share).model_dump(),
             "token": token,
             "url": str(request.url_for("read_shared", token=token)),
         }
     )
 
 
+@router.get("/shares", response_model=list[ShareInfo], responses=problem_responses(422))
+def list_shares(
+    session: SessionDep,
+    limit: PageLimit = 100,
+    offset: PageOffset = 0,
+) -> list[ShareInfo]:
+    """Share links, newest first, revoked and expired ones too (tokens are not kept)."""
+    return service.list_shares(session, limit=limit, offset=offset)
+
+
 @router.delete(
     "/shares/{share_id}", response_model=ShareInfo, responses=problem_responses(401, 404, 422)
 )
-def revoke_share(share_id: Id, session: SessionDep, _: WriteAccessDep) -> ShareInfo:
+def revoke_share(share_id: ShareId, session: SessionDep, _: WriteAccessDep) -> ShareInfo:
     """Revoke a link; it stops working at once."""
     share = service.revoke_share(session, share_id=share_id)
     session.commit()
-    return ShareInfo.model_validate(share)
+    return service.to_info(share)
 
 
 @router.get(

@@ -1,59 +1,147 @@
 """Share links: unguessable capability tokens (256 random bits), stored hashed, revocable,
-optionally expiring, that show only the runs they froze."""
+optionally expiring, that show only what they froze.
+
+Creating a link copies the runs' public fields, their results and their experiments' names
+into the link's own rows; reading a link reads only those rows. So a link shows its runs as
+they were when shared, whatever happens to the experiment afterwards, and never the rest
+of a sweep, a worker's host name or an error message meant for the operator.
+"""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+import pagelab
 from backend.auth.service import hash_secret
 from backend.db import utc_now
-from backend.problems import FieldError, ProblemError, invalid, not_found
-from backend.runs import exports
+from backend.experiments import repository as experiment_repository
+from backend.problems import FieldError, ProblemError, not_found
 from backend.runs import repository as run_repository
 from backend.runs import service as run_service
+from backend.runs.result_blob import assemble_result
 from backend.runs.schemas import ResultRead
 from backend.settings import Settings
 from backend.shares import repository
 from backend.shares.models import Share, ShareRun
-from backend.shares.schemas import ShareCreate, SharedView
+from backend.shares.schemas import (
+    ShareCreate,
+    SharedExperiment,
+    SharedRun,
+    SharedView,
+    ShareInfo,
+)
+
+# A link id: 128 random bits, URL-safe (22 characters).
+PUBLIC_ID_BYTES = 16
+
+
+def _refuse(errors: list[FieldError]) -> ProblemError:
+    return ProblemError(
+        422, "; ".join(error.message for error in errors), slug="validation", errors=errors
+    )
 
 
 def create_share(session: Session, *, settings: Settings, data: ShareCreate) -> tuple[Share, str]:
-    """Store the link (its token's hash only); return it and the token."""
-    if len(data.run_ids) > settings.max_share_runs:
-        raise invalid(
-            "run_ids", f"{len(data.run_ids)} runs; a link holds at most {settings.max_share_runs}"
+    """Freeze the runs into a new link (its token's hash only); return it and the token.
+
+    Only succeeded runs can be shared: a link shows runs as they were, and a run still
+    queued or running would stay so on the link forever.
+    """
+    run_ids = list(dict.fromkeys(data.run_ids))
+    if len(run_ids) > settings.max_share_runs:
+        raise _refuse(
+            [
+                FieldError(
+                    field="run_ids",
+                    message=f"{len(run_ids)} runs; a link holds at most {settings.max_share_runs}",
+                )
+            ]
         )
-    found = run_repository.existing_ids(session, data.run_ids)
-    missing = [
-        FieldError(field=f"run_ids[{index}]", message=f"run {run_id} does not exist")
-        for index, run_id in enumerate(data.run_ids)
-        if run_id not in found
-    ]
-    if missing:
-        raise ProblemError(
-            422, "; ".join(error.message for error in missing), slug="validation", errors=missing
+    runs = {run_id: run_repository.get(session, run_id) for run_id in run_ids}
+    errors = []
+    for index, run_id in enumerate(data.run_ids):
+        run = runs.get(run_id)
+        if run is None:
+            errors.append(
+                FieldError(field=f"run_ids[{index}]", message=f"run {run_id} does not exist")
+            )
+        elif run.status != "succeeded":
+            errors.append(
+                FieldError(
+                    field=f"run_ids[{index}]",
+                    message=f"run {run_id} is {run.status}; only succeeded runs can be shared",
+                )
+            )
+    if errors:
+        raise _refuse(errors)
+    summaries = run_repository.summaries(session, run_ids)
+    results = repository.result_parts(session, run_ids)
+    frozen: list[ShareRun] = []
+    experiments: dict[str, dict[str, object]] = {}
+    for position, run_id in enumerate(run_ids):
+        run = runs[run_id]
+        assert run is not None
+        read = run_service.to_read(run, summaries.get(run_id))
+        shared = SharedRun.model_validate(
+            {**read.model_dump(), "accesses": read.progress.accesses_done}
         )
+        meta, arrays = results[run_id]
+        frozen.append(
+            ShareRun(
+                position=position,
+                run_id=run_id,
+                run=shared.model_dump(mode="json"),
+                result_meta=meta,
+                result_arrays=arrays,
+            )
+        )
+        key = str(run.experiment_id)
+        if key not in experiments:
+            experiment = experiment_repository.get(session, run.experiment_id)
+            assert experiment is not None  # a run's experiment outlives it
+            experiments[key] = SharedExperiment(
+                id=experiment.id,
+                name=experiment.name,
+                description=experiment.description,
+                tags=experiment.tag_names,
+            ).model_dump(mode="json")
     token = secrets.token_urlsafe(32)
     expires_at = utc_now() + timedelta(seconds=data.expires_in_s) if data.expires_in_s else None
     share = Share(
+        public_id=secrets.token_urlsafe(PUBLIC_ID_BYTES),
         token_hash=hash_secret(token),
         view=data.view,
+        experiments=experiments,
         expires_at=expires_at,
-        runs=[
-            ShareRun(position=position, run_id=run_id)
-            for position, run_id in enumerate(dict.fromkeys(data.run_ids))
-        ],
+        runs=frozen,
     )
     repository.add(session, share)
     return share, token
 
 
-def revoke_share(session: Session, *, share_id: int) -> Share:
-    share = repository.get(session, share_id)
+def to_info(share: Share) -> ShareInfo:
+    return ShareInfo(
+        id=share.public_id,
+        view=share.view,
+        run_ids=share.run_ids,
+        created_at=share.created_at,
+        expires_at=share.expires_at,
+        revoked_at=share.revoked_at,
+    )
+
+
+def list_shares(session: Session, *, limit: int, offset: int) -> list[ShareInfo]:
+    return [
+        to_info(share) for share in repository.newest_first(session, limit=limit, offset=offset)
+    ]
+
+
+def revoke_share(session: Session, *, share_id: str) -> Share:
+    share = repository.by_public_id(session, share_id)
     if share is None:
         raise not_found("share link", share_id)
     if share.revoked_at is None:
@@ -62,7 +150,8 @@ def revoke_share(session: Session, *, share_id: int) -> Share:
     return share
 
 
-def _open(session: Session, token: str) -> Share:
+def open_share(session: Session, token: str) -> Share:
+    """The link with this token, if it still works; 404 or 410 otherwise."""
     share = repository.by_token_hash(session, hash_secret(token))
     if share is None:
         raise ProblemError(404, "no share link has this token", slug="not-found")
@@ -73,21 +162,48 @@ def _open(session: Session, token: str) -> Share:
     return share
 
 
-def read_shared(session: Session, *, token: str) -> SharedView:
-    share = _open(session, token)
-    summaries = run_repository.summaries(session, share.run_ids)
-    runs = [run_repository.get(session, run_id) for run_id in share.run_ids]
-    return SharedView(
-        view=share.view,
-        created_at=share.created_at,
-        expires_at=share.expires_at,
-        runs=[run_service.to_read(run, summaries.get(run.id)) for run in runs if run],
+def describe(experiments: Sequence[SharedExperiment], runs: Sequence[SharedRun]) -> str:
+    """What a link shows, in one sentence, as its page and its API say it."""
+    count = f"{len(runs)} run" + ("" if len(runs) == 1 else "s")
+    names = ", ".join(f"“{experiment.name}”" for experiment in experiments)
+    of = "experiment" if len(experiments) == 1 else "experiments"
+    return (
+        f"{count} of {of} {names}: the spec, sweep values and results of each, as they were "
+        "when the link was made. Later changes to the experiment, and its other runs, are not "
+        "shown."
     )
 
 
-def read_shared_result(session: Session, *, token: str, run_id: int) -> ResultRead:
-    share = _open(session, token)
-    if run_id not in share.run_ids:
+def read_shared(session: Session, *, token: str) -> SharedView:
+    return shared_view(open_share(session, token))
+
+
+def shared_view(share: Share) -> SharedView:
+    """What the link froze, as its API shows it."""
+    runs = [SharedRun.model_validate(link.run) for link in share.runs]
+    experiments = [SharedExperiment.model_validate(item) for item in share.experiments.values()]
+    return SharedView(
+        view=share.view,
+        shows=describe(experiments, runs),
+        created_at=share.created_at,
+        expires_at=share.expires_at,
+        experiments=experiments,
+        runs=runs,
+    )
+
+
+def frozen_result(session: Session, share: Share, run_id: int) -> pagelab.Result:
+    """The result a link froze for ``run_id``; 404 for a run the link does not hold."""
+    link = next((link for link in share.runs if link.run_id == run_id), None)
+    if link is None:
         # The same answer as for a run that does not exist: the link shows only its own.
         raise not_found("run", run_id)
-    return exports.read_result(session, run_id=run_id)
+    arrays = repository.result_arrays(session, share_id=share.id, position=link.position)
+    if link.result_meta is None or arrays is None:
+        raise ProblemError(409, f"run {run_id} had no result when it was shared", slug="conflict")
+    return assemble_result(link.result_meta, link.run.get("summary") or {}, arrays)
+
+
+def read_shared_result(session: Session, *, token: str, run_id: int) -> ResultRead:
+    result = frozen_result(session, open_share(session, token), run_id)
+    return ResultRead(run_id=run_id, **dict(result))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend import db
 from backend.traces.models import Trace
 
 
@@ -21,14 +22,7 @@ def by_sha256(session: Session, sha256: str) -> Trace | None:
 
 
 def newest_first(session: Session, *, limit: int, offset: int) -> list[Trace]:
-    return list(
-        session.scalars(
-            select(Trace)
-            .order_by(Trace.created_at.desc(), Trace.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-    )
+    return db.newest_first(session, Trace, limit=limit, offset=offset)
 
 
 def add(session: Session, trace: Trace) -> None:
