@@ -45,6 +45,10 @@ def make_celery(settings: Settings, *, fail_fast: bool = False) -> Celery:
         task_acks_on_failure_or_timeout=True,
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
+        # A run stops itself at its time limit between chunks (worker/execution.py); this
+        # kills a pool process whose run is stuck inside one, a minute later. The reaper
+        # then deals with the run as with any dead worker's.
+        task_time_limit=settings.run_time_limit_s + 60,
     )
     return app
 

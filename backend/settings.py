@@ -52,6 +52,17 @@ class Settings(BaseSettings):
     max_share_runs: int = Field(default=64, ge=1, le=10_000)
     max_upload_bytes: int = Field(default=512 * MIB, ge=1)
     max_request_bytes: int = Field(default=1 * MIB, ge=1024)
+    # An uploaded trace, decompressed (.gz, .xz), and the accesses it holds: a small
+    # compressed file may expand without bound.
+    max_trace_bytes: int = Field(default=4096 * MIB, ge=1)
+    max_trace_accesses: int = Field(default=1_000_000_000, ge=1)
+    # Uploads checked at once, on threads of their own (never the request threads).
+    trace_check_threads: int = Field(default=2, ge=1, le=64)
+    # Accesses one run may simulate (a generator's count, or a trace's, after
+    # controls.access_limit), checked at submission.
+    max_run_accesses: int = Field(default=5_000_000_000, ge=1)
+    # Wall time one run may take; past it the run fails saying so.
+    run_time_limit_s: float = Field(default=6 * 3600.0, gt=0.0, le=30 * 86_400.0)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

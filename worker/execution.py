@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from types import TracebackType
 
@@ -24,18 +25,24 @@ logger = logging.getLogger(__name__)
 
 class RunMonitor:
     """A thread beside the simulation that, every ``interval_s``, writes the heartbeat and the
-    latest progress and reads the cancel flag.
+    latest progress and reads the cancel flag; and the run's deadline (``time_limit_s``).
 
     Doing the database work here keeps the engine's callbacks to an attribute write and an
     Event check, and the heartbeat goes on even while one chunk takes long.
     """
 
     def __init__(
-        self, session_factory: sessionmaker[Session], claim: service.Claim, interval_s: float
+        self,
+        session_factory: sessionmaker[Session],
+        claim: service.Claim,
+        interval_s: float,
+        time_limit_s: float,
     ) -> None:
         self._session_factory = session_factory
         self._claim = claim
         self._interval_s = interval_s
+        self._deadline = time.monotonic() + time_limit_s
+        self.timed_out = False
         self._latest: pagelab.Progress | None = None
         self._stop = threading.Event()
         self._cancel = threading.Event()
@@ -47,7 +54,11 @@ class RunMonitor:
         self._latest = progress
 
     def should_cancel(self) -> bool:
-        return self._cancel.is_set()
+        # The engine asks between chunks: a run past its time limit stops there, like a
+        # cancelled one, and is failed saying why.
+        if not self.timed_out and time.monotonic() > self._deadline:
+            self.timed_out = True
+        return self.timed_out or self._cancel.is_set()
 
     def __enter__(self) -> RunMonitor:
         self._thread.start()
@@ -103,7 +114,8 @@ def execute_run(
 
     interval_s = min(settings.progress_interval_s, settings.heartbeat_timeout_s / 3)
     outcome: Callable[[Session], bool]
-    with RunMonitor(session_factory, claim, interval_s) as monitor:
+    time_limit_s = settings.run_time_limit_s
+    with RunMonitor(session_factory, claim, interval_s, time_limit_s) as monitor:
         try:
             result = pagelab.simulate(
                 pagelab.load_spec(claim.spec),
@@ -112,7 +124,16 @@ def execute_run(
                 should_cancel=monitor.should_cancel,
             )
         except pagelab.Cancelled:
-            outcome, label = (lambda s: service.cancel_claimed_run(s, claim=claim)), "cancelled"
+            if monitor.timed_out:
+                error = (
+                    f"stopped after {time_limit_s:g} s: the time limit per run "
+                    "(PAGELAB_RUN_TIME_LIMIT_S)"
+                )
+                outcome = lambda s: service.fail_run(s, claim=claim, error=error)  # noqa: E731
+                label = "failed (time limit)"
+            else:
+                outcome = lambda s: service.cancel_claimed_run(s, claim=claim)  # noqa: E731
+                label = "cancelled"
         except pagelab.PagelabError as exc:
             error = str(exc)
             outcome, label = (lambda s: service.fail_run(s, claim=claim, error=error)), "failed"

@@ -104,6 +104,45 @@ def _check_trace(session: Session, spec: pagelab.Spec) -> str | None:
     return trace.path
 
 
+def _check_accesses(
+    session: Session,
+    settings: Settings,
+    spec: pagelab.Spec,
+    point: dict[str, Any],
+    where: str,
+) -> None:
+    """Refuse a run that would simulate more than ``max_run_accesses`` accesses, naming the
+    field that sets its count (the sweep axis, if one does)."""
+    limit = settings.max_run_accesses
+    workload = spec.workload
+    if workload.generator is not None:
+        accesses, field = workload.generator.accesses, "spec.workload.generator.accesses"
+    else:
+        assert workload.trace is not None
+        stored = trace_repository.by_file_name(session, workload.trace.path)
+        accesses = 0 if stored is None else stored.accesses
+        if stored is not None and workload.trace.include_instructions:
+            accesses += stored.instructions
+        field = "spec.controls.access_limit"
+    if spec.controls.access_limit is not None and spec.controls.access_limit < accesses:
+        accesses, field = spec.controls.access_limit, "spec.controls.access_limit"
+    if accesses <= limit:
+        return
+    axis = _sweep_axis_at_fault(point, field.removeprefix("spec."))
+    if axis is not None:
+        field = f"sweep.{axis}"
+    message = (
+        f"the run would simulate {accesses} accesses; the limit per run is {limit} "
+        "(PAGELAB_MAX_RUN_ACCESSES): set controls.access_limit or simulate fewer"
+    )
+    raise ProblemError(
+        422,
+        f"{where}{message}",
+        slug="too-many-accesses",
+        errors=[FieldError(field=field, message=message)],
+    )
+
+
 def create_experiment(
     session: Session, *, settings: Settings, data: ExperimentCreate
 ) -> tuple[ExperimentRead, list[int]]:
@@ -120,6 +159,9 @@ def create_experiment(
     points = sweep.grid_points(axes) if axes else [{}]
     specs = [_point_spec(data, point, i, len(points)) for i, point in enumerate(points)]
     trace_files = [_check_trace(session, spec) for spec in specs]
+    for index, (point, spec) in enumerate(zip(points, specs, strict=True)):
+        where = f"sweep point {index + 1} of {len(points)} ({_describe(point)}): " if point else ""
+        _check_accesses(session, settings, spec, point, where)
 
     # Hashing dumps the spec again: do it once per point.
     spec_hashes = [spec.spec_hash() for spec in specs]

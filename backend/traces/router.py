@@ -9,9 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from backend.deps import SessionDep, SettingsDep, WriteAccessDep
-from backend.fields import Id
-from backend.problems import problem_responses
+from backend.fields import Id, PageLimit, PageOffset
+from backend.problems import invalid, problem_responses
 from backend.traces import repository, service
+from backend.traces.checking import TraceLimits, trace_checks
 from backend.traces.schemas import TraceRead
 from backend.traces.upload import receive_upload
 from pagelab.workloads.spec import TraceFormat
@@ -60,7 +61,9 @@ async def upload_trace(
     """Upload a trace, as the raw body or as the ``file`` part of a multipart form.
 
     The engine reads it through before it is accepted; a malformed trace is refused with the
-    line or offset at fault. Uploading the same content again returns the stored trace (200).
+    line or offset at fault, and one that expands past PAGELAB_MAX_TRACE_BYTES or holds more
+    than PAGELAB_MAX_TRACE_ACCESSES accesses with 413. Uploading the same content again
+    returns the stored trace (200).
     """
     received = await receive_upload(
         request, incoming_dir=settings.traces_dir / "incoming", name=name
@@ -72,9 +75,19 @@ async def upload_trace(
         if existing is not None:
             response.status_code = status.HTTP_200_OK
             return TraceRead.model_validate(existing)
+        if received.size_bytes == 0:
+            raise invalid("body", "the trace is empty")
+        # On the checkers' own threads: a long check holds no request thread.
+        summary = await trace_checks(request.app.state, settings).check(
+            received.path, format, TraceLimits.of(settings)
+        )
         try:
             trace = await run_in_threadpool(
-                service.accept_upload, session, received=received, trace_format=format
+                service.accept_upload,
+                session,
+                received=received,
+                trace_format=format,
+                summary=summary,
             )
         except IntegrityError:
             # The same content arrived twice at once and the other upload recorded it first.
@@ -101,8 +114,8 @@ async def upload_trace(
 @router.get("", response_model=list[TraceRead], responses=problem_responses(422))
 def list_traces(
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: PageLimit = 100,
+    offset: PageOffset = 0,
 ) -> list[TraceRead]:
     """Uploaded traces, newest first."""
     traces = repository.newest_first(session, limit=limit, offset=offset)

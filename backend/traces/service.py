@@ -1,11 +1,12 @@
-"""Traces: accept an upload only after the engine has read it through; delete unused ones."""
+"""Traces: record an upload once it has been checked (backend/traces/checking.py); delete
+unused ones."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 import pagelab
-from backend.problems import FieldError, ProblemError, conflict, invalid, not_found
+from backend.problems import conflict, not_found
 from backend.runs import repository as run_repository
 from backend.traces import repository
 from backend.traces.models import Trace
@@ -26,23 +27,17 @@ def existing_upload(
     return trace
 
 
-def accept_upload(session: Session, *, received: ReceivedFile, trace_format: TraceFormat) -> Trace:
-    """Check the received file with the engine's reader and record it (not yet committed).
+def accept_upload(
+    session: Session,
+    *,
+    received: ReceivedFile,
+    trace_format: TraceFormat,
+    summary: pagelab.TraceSummary,
+) -> Trace:
+    """Record a received file the checker has read through (not yet committed).
 
     The caller moves the file to ``file_name`` under the traces folder, then commits.
     """
-    if received.size_bytes == 0:
-        raise invalid("body", "the trace is empty")
-    try:
-        summary = pagelab.check_trace(received.path, trace_format)
-    except pagelab.TraceError as exc:
-        where = f"{exc.location}: " if exc.location else ""
-        raise ProblemError(
-            422,
-            f"not a valid {trace_format} trace: {where}{exc.message}",
-            slug="invalid-trace",
-            errors=[FieldError(field="body", message=f"{where}{exc.message}")],
-        ) from exc
     trace = Trace(
         file_name=received.sha256 + received.suffix,
         sha256=received.sha256,
