@@ -2,27 +2,58 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit
 
 from anyio.to_thread import current_default_thread_limiter
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 import pagelab
+from backend.api_docs import router as api_docs_router
+from backend.auth import router as auth
 from backend.catalog.router import router as catalog_router
 from backend.db import make_engine, make_session_factory
+from backend.deps import require_access
 from backend.experiments.router import router as experiments_router
-from backend.health.router import router as health_router
+from backend.health import router as health
+from backend.hosts import AllowedHosts
 from backend.limits import BodySizeLimit
-from backend.pages.router import router as pages_router
+from backend.pages import router as pages
 from backend.problems import install_problem_handlers
 from backend.queue import TaskQueue, make_celery
 from backend.runs.router import router as runs_router
 from backend.settings import Settings, get_settings
-from backend.shares.router import router as shares_router
+from backend.shares import router as shares
 from backend.traces.router import router as traces_router
 
 API_PREFIX = "/api/v1"
+
+# Routes anyone may call, even where tokens are required: the probes, share links (the link
+# is the capability: its page and the two API reads it makes), signing in and out, and
+# plotly.js, which the share page loads. Every other route needs a token there
+# (backend/auth/access.py); /static serves only the dashboard's own files. Named by their
+# handlers, which stay the same whatever prefix a router is mounted under.
+PUBLIC_ENDPOINTS: frozenset[Callable[..., Any]] = frozenset(
+    {
+        health.healthz,
+        health.readyz,
+        shares.read_shared,
+        shares.read_shared_result,
+        pages.shared_page,
+        pages.plotly_js,
+        auth.sign_in_page,
+        auth.sign_in,
+        auth.sign_out,
+    }
+)
+
+
+def allowed_hosts(settings: Settings) -> tuple[str, ...]:
+    """The configured host names, and the public base URL's."""
+    public_host = urlsplit(settings.public_base_url).hostname if settings.public_base_url else None
+    return settings.allowed_hosts + ((public_host,) if public_host else ())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,22 +79,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=(
             "Submit experiments (a spec and optional sweep axes), follow their runs, read and "
             "export results, upload traces, and share runs by link. Errors are "
-            "application/problem+json (RFC 9457). Writes need `Authorization: Bearer <token>` "
-            "when the server requires tokens (PAGELAB_API_TOKENS_REQUIRED)."
+            "application/problem+json (RFC 9457). When the server requires tokens "
+            "(PAGELAB_API_TOKENS_REQUIRED), every route but the probes and share links needs "
+            "`Authorization: Bearer <token>`: a read token for GET, a write token otherwise "
+            "(401 without a valid token, 403 when its scope is short)."
         ),
         lifespan=lifespan,
+        dependencies=[Depends(require_access)],
+        # Served by backend/api_docs.py instead, so that they pass the access rule too.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.session_factory = make_session_factory(engine)
     app.state.queue = TaskQueue(make_celery(settings, fail_fast=True))
+    app.state.public_endpoints = PUBLIC_ENDPOINTS
     install_problem_handlers(app)
     app.add_middleware(
         BodySizeLimit,
         max_request_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
-    for router in (experiments_router, runs_router, traces_router, shares_router, catalog_router):
+    # Added last, so it runs first: a request for another host name is refused unread.
+    app.add_middleware(AllowedHosts, allowed_hosts=allowed_hosts(settings))
+    for router in (experiments_router, runs_router, traces_router, shares.router, catalog_router):
         app.include_router(router, prefix=API_PREFIX)
-    app.include_router(health_router)
-    app.include_router(pages_router)
+    app.include_router(health.router)
+    app.include_router(api_docs_router)
+    app.include_router(auth.router)
+    app.include_router(pages.router)
     return app

@@ -11,7 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from backend.auth import service as auth_service
+from backend.auth import access
+from backend.auth.access import Caller
+from backend.db import use_autocommit, utc_now
 from backend.problems import unauthorized
 from backend.queue import TaskQueue
 from backend.settings import Settings
@@ -55,25 +57,52 @@ QueueDep = Annotated[TaskQueue, Depends(_queue)]
 _bearer = HTTPBearer(auto_error=False, description="An API token from `pagelab token create`.")
 
 
-async def require_write_access(
+async def require_access(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    """Let a write through if it carries a valid token, or if tokens are not required.
+) -> Caller | None:
+    """The access rule (backend/auth/access.py), run for every route of the app: who calls,
+    and whether they may. Public routes (app.PUBLIC_ENDPOINTS) let anyone through."""
+    request.state.caller = None
+    cookie = request.cookies.get(access.SESSION_COOKIE)
+    access.check_origin(request, settings, has_cookie=cookie is not None)
+    public_endpoints: frozenset[object] = request.app.state.public_endpoints
+    if request.scope.get("endpoint") in public_endpoints:
+        return None
+    if credentials is None and "authorization" in request.headers:
+        raise unauthorized("the Authorization header must be 'Bearer <token>'")
+    bearer = credentials.credentials if credentials else None
+    caller = None
+    if bearer is not None or cookie is not None:
+        caller = await run_in_threadpool(
+            _identify, session, bearer=bearer, cookie=cookie, settings=settings
+        )
+    access.authorize(request, caller, tokens_required=settings.api_tokens_required)
+    request.state.caller = caller
+    return caller
 
-    A token that is sent is always checked, so a client with a wrong token learns so even on
-    a server that does not require one.
-    """
-    if credentials is None:
-        if "authorization" in request.headers:
-            raise unauthorized("the Authorization header must be 'Bearer <token>'")
-        if settings.api_tokens_required:
-            raise unauthorized("this server requires an API token for writes")
-        return
-    if not await run_in_threadpool(auth_service.is_valid, session, secret=credentials.credentials):
-        raise unauthorized("the API token is not valid (unknown or revoked)")
+
+def _identify(
+    session: Session, *, bearer: str | None, cookie: str | None, settings: Settings
+) -> Caller | None:
+    # One statement, in autocommit, and the connection handed back at once: the handler
+    # then starts afresh, free to choose autocommit for itself (use_autocommit).
+    use_autocommit(session)
+    try:
+        return access.identify(
+            session,
+            bearer=bearer,
+            cookie=cookie,
+            tokens_required=settings.api_tokens_required,
+            now=utc_now(),
+        )
+    finally:
+        session.rollback()
 
 
-WriteAccessDep = Annotated[None, Depends(require_write_access)]
+# Every route runs require_access (the app's dependency); FastAPI runs it once per request,
+# so a route that names it again, to say it writes, costs nothing more.
+AccessDep = Annotated[Caller | None, Depends(require_access)]
+WriteAccessDep = AccessDep

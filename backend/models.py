@@ -1,6 +1,6 @@
 """Every table, imported in one place so the metadata (and Alembic) sees them all."""
 
-from backend.auth.models import ApiToken
+from backend.auth.models import ApiToken, BrowserSession
 from backend.db import Base
 from backend.experiments.models import Experiment, ExperimentTag
 from backend.runs.models import Run, RunResult
@@ -10,6 +10,7 @@ from backend.traces.models import Trace
 __all__ = [
     "ApiToken",
     "Base",
+    "BrowserSession",
     "Experiment",
     "ExperimentTag",
     "Run",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1 << 20
+LOOPBACK_HOST_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 class Settings(BaseSettings):
@@ -36,7 +38,18 @@ class Settings(BaseSettings):
     # A run still queued this long after it was sent is sent again (a broker that lost it).
     redispatch_after_s: float = Field(default=900.0, gt=0.0)
 
+    # Off, a request without a token may read and write (one person on a loopback address;
+    # `pagelab serve` and `pagelab api` refuse any other address unless this is on).
     api_tokens_required: bool = False
+    # Host names the server answers to (the Host header), comma-separated; "*" for any,
+    # "*.example.org" for a domain's subdomains. Loopback names only by default: a web page
+    # whose name an attacker points at 127.0.0.1 (DNS rebinding) gets a 400.
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = LOOPBACK_HOST_NAMES
+    # The URL people reach the server at (https://pagelab.example.org): share links are built
+    # from it, never from a request's Host header, and its host is an allowed host.
+    public_base_url: str = ""
+    # How long a dashboard sign-in lasts (never past its token's expiry or revocation).
+    session_max_age_s: int = Field(default=7 * 86_400, ge=60, le=366 * 86_400)
 
     # Threads per API process that run request handlers (and so hold database connections:
     # the pool keeps one for each). Python runs one thread at a time: past a few, more threads
@@ -64,6 +77,23 @@ class Settings(BaseSettings):
     # Wall time one run may take; past it the run fails saying so.
     run_time_limit_s: float = Field(default=6 * 3600.0, gt=0.0, le=30 * 86_400.0)
 
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(name.strip().lower() for name in value.split(",") if name.strip())
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL with a host")
+        return value.rstrip("/")
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         # The filesystem transport needs absolute folders, and a worker started from another
@@ -77,6 +107,11 @@ class Settings(BaseSettings):
             # that it fell back to localhost.
             object.__setattr__(self, "broker_url", "filesystem://localhost/")
         return self
+
+    def public_url(self, path: str) -> str:
+        """``path`` on the public base URL; the path alone if none is configured (a client
+        then resolves it against the address it used)."""
+        return f"{self.public_base_url}{path}"
 
     @property
     def traces_dir(self) -> Path:

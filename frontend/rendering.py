@@ -36,7 +36,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Same-origin requests keep their Referer and a real Origin (a write is checked against
+    # it; under no-referrer a browser sends "Origin: null"); no other site sees our URLs.
+    "Referrer-Policy": "same-origin",
 }
 
 

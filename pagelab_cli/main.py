@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pagelab_cli import engine_commands, service_commands
+from pagelab_cli import engine_commands, service_commands, token_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     engine_commands.register(commands)
     service_commands.register(commands)
+    token_commands.register(commands)
     return parser
 
 

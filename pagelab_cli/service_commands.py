@@ -1,5 +1,5 @@
-"""Service commands: ``serve`` (embedded: API + worker), ``api``, ``worker``, ``migrate``,
-``token create``. Each reads its settings from ``PAGELAB_*`` environment variables."""
+"""Service commands: ``serve`` (embedded: API + worker), ``api``, ``worker``, ``migrate``.
+Each reads its settings from ``PAGELAB_*`` environment variables."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 CELERY_ROOT_WARNING = "You're running the worker with superuser privileges"
 
 
-def _parser(commands: Any, name: str, summary: str, example: str) -> argparse.ArgumentParser:
+def add_parser(commands: Any, name: str, summary: str, example: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
         name,
         help=summary,
@@ -36,7 +36,7 @@ def _parser(commands: Any, name: str, summary: str, example: str) -> argparse.Ar
 
 def register(commands: Any) -> None:
     """Add the service subcommands to ``commands`` (an argparse subparsers object)."""
-    serve = _parser(
+    serve = add_parser(
         commands,
         "serve",
         "Run pagelab on this machine: apply migrations, start a worker and the API "
@@ -55,7 +55,7 @@ def register(commands: Any) -> None:
     )
     serve.set_defaults(handler=_serve)
 
-    api = _parser(
+    api = add_parser(
         commands,
         "api",
         "Run the API server only (the distributed setup: workers run elsewhere).",
@@ -66,7 +66,7 @@ def register(commands: Any) -> None:
     api.add_argument("--workers", type=int, default=1, help="API processes (default 1)")
     api.set_defaults(handler=_api)
 
-    worker = _parser(
+    worker = add_parser(
         commands,
         "worker",
         "Run a Celery worker that executes runs (and dispatches and reaps them).",
@@ -79,31 +79,13 @@ def register(commands: Any) -> None:
     worker.add_argument("--loglevel", default="INFO")
     worker.set_defaults(handler=_worker)
 
-    migrate = _parser(
+    migrate = add_parser(
         commands,
         "migrate",
         "Bring the database schema up to date.",
         "Example:\n  PAGELAB_DATABASE_URL=postgresql+psycopg://pagelab@db/pagelab pagelab migrate",
     )
     migrate.set_defaults(handler=_migrate)
-
-    token = _parser(
-        commands,
-        "token",
-        "Manage API tokens for writes.",
-        "Example:\n  pagelab token create --name ci",
-    )
-    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    create = _parser(
-        token_commands,
-        "create",
-        "Create an API token and print it (once: only its hash is stored). Clients send it "
-        "as 'Authorization: Bearer <token>'; set PAGELAB_API_TOKENS_REQUIRED=true to make "
-        "writes require one.",
-        "Example:\n  pagelab token create --name ci",
-    )
-    create.add_argument("--name", default="default", help="what the token is for")
-    create.set_defaults(handler=_token_create)
 
 
 def _add_listen_options(parser: argparse.ArgumentParser) -> None:
@@ -128,7 +110,7 @@ def _worker_command(
     ]  # fmt: skip
 
 
-def _display_url(url: str) -> str:
+def display_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -140,23 +122,26 @@ def _migrate(args: argparse.Namespace) -> int:
     try:
         upgrade_to_head(settings)
     except SQLAlchemyError as exc:
-        print(f"pagelab migrate: cannot migrate {_display_url(settings.database_url)}: {exc}",
+        print(f"pagelab migrate: cannot migrate {display_url(settings.database_url)}: {exc}",
               file=sys.stderr)  # fmt: skip
         return 1
-    print(f"database {_display_url(settings.database_url)} is up to date")
+    print(f"database {display_url(settings.database_url)} is up to date")
     return 0
 
 
 def _api(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from backend.settings import get_settings
+    from pagelab_cli.listening import listen_settings
 
+    settings = listen_settings("api", args.host, args.port)
+    if settings is None:
+        return 2
     # uvicorn shuts down cleanly, then passes the Ctrl-C on: that is a normal exit here.
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.run(
             "backend.app:create_app", factory=True, host=args.host, port=args.port,
-            workers=args.workers, access_log=get_settings().access_log,
+            workers=args.workers, access_log=settings.access_log,
         )  # fmt: skip
     return 0
 
@@ -170,9 +155,11 @@ def _worker(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from backend.settings import get_settings
+    from pagelab_cli.listening import listen_settings
 
-    settings = get_settings()
+    settings = listen_settings("serve", args.host, args.port)
+    if settings is None:
+        return 2
     if _migrate(args):
         return 1
     # The worker gets the same settings, with HOME made absolute, and its own session so a
@@ -231,27 +218,3 @@ def _stop(worker: subprocess.Popen[bytes]) -> None:
             worker.wait(timeout=WORKER_STOP_GRACE_S)
         except subprocess.TimeoutExpired:
             continue
-
-
-def _token_create(args: argparse.Namespace) -> int:
-    from backend.auth.service import create_token
-    from backend.db import make_engine, make_session_factory
-    from backend.settings import get_settings
-
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            token, secret = create_token(session, name=args.name)
-            session.commit()
-    except SQLAlchemyError as exc:
-        print(f"pagelab token create: cannot store the token in "
-              f"{_display_url(settings.database_url)} (run 'pagelab migrate' first?): "
-              f"{type(exc).__name__}", file=sys.stderr)  # fmt: skip
-        return 1
-    finally:
-        engine.dispose()
-    print(secret)
-    print(f"token {token.id} ({args.name!r}) created; it is shown only this once. "
-          "Send it as 'Authorization: Bearer <token>'.", file=sys.stderr)  # fmt: skip
-    return 0

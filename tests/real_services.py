@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -57,6 +58,14 @@ def fresh_database_url(home: Path, suffix: str) -> str:
     return f"sqlite:///{home / f'{suffix}.db'}"
 
 
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def purge_broker(settings: Settings) -> None:
     app = make_celery(settings)
     with app.connection_for_write() as connection:
@@ -70,9 +79,13 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that gives a subprocess exactly these settings."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PAGELAB_")}
     for name, value in settings.model_dump().items():
-        env[f"PAGELAB_{name.upper()}"] = (
-            str(value).lower() if isinstance(value, bool) else str(value)
-        )
+        if isinstance(value, bool):
+            text = str(value).lower()
+        elif isinstance(value, tuple):
+            text = ",".join(value)  # a list setting (allowed_hosts): comma-separated
+        else:
+            text = str(value)
+        env[f"PAGELAB_{name.upper()}"] = text
     return env
 
 

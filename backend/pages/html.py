@@ -10,13 +10,15 @@ import logging
 from collections.abc import Callable, Coroutine
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
+from backend.auth.access import SIGN_IN_PATH
 from backend.problems import ProblemError
 from backend.settings import Settings
 from frontend.rendering import SECURITY_HEADERS, render
@@ -38,11 +40,17 @@ def page(
 ) -> HTMLResponse:
     """A rendered page with the content-security policy and other security headers.
 
-    Pages say whether writes need an API token, so app.js asks for one before a write
-    instead of after a refused one.
+    Pages say whether the server needs API tokens and whether this browser is signed in
+    (it then offers to sign out).
     """
     settings: Settings = request.app.state.settings
-    html = render(template_name, tokens_required=settings.api_tokens_required, **context)
+    caller = getattr(request.state, "caller", None)
+    html = render(
+        template_name,
+        tokens_required=settings.api_tokens_required,
+        signed_in=caller is not None and caller.via == "session",
+        **context,
+    )
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
 
@@ -66,6 +74,12 @@ def _validation_detail(error: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _sign_in_redirect(request: Request) -> RedirectResponse:
+    """A signed-out person asking for a page is sent to sign in, then back here."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"{SIGN_IN_PATH}?{urlencode({'next': target})}", status_code=303)
+
+
 class PageRoute(APIRoute):
     """Renders any error raised while serving a page as an HTML error page."""
 
@@ -78,6 +92,8 @@ class PageRoute(APIRoute):
             except PageError as error:
                 return error_page(request, error.status, error.detail)
             except ProblemError as error:
+                if error.status == 401 and request.method == "GET":
+                    return _sign_in_redirect(request)
                 return error_page(request, error.status, error.detail)
             except RequestValidationError as error:
                 return error_page(request, 422, _validation_detail(error))

@@ -35,7 +35,8 @@ def create_share(
         {
             **service.to_info(share).model_dump(),
             "token": token,
-            "url": str(request.url_for("read_shared", token=token)),
+            # On the configured public address, never on the request's Host header.
+            "url": settings.public_url(request.app.url_path_for("read_shared", token=token)),
         }
     )
 

@@ -6,7 +6,6 @@
 (() => {
   const API = "/api/v1";
   const POLL_MS = 2000;
-  const TOKEN_KEY = "pagelab.apiToken";
   const ACTIVE = new Set(["queued", "running"]);
 
   // ---------- REST calls ----------
@@ -19,21 +18,18 @@
     }
   }
 
-  function askForToken() {
-    const entered = window.prompt("This server needs an API token for changes (pagelab token create):");
-    if (entered) localStorage.setItem(TOKEN_KEY, entered.trim());
-    return Boolean(entered);
+  function signIn() {
+    // The session ended (signed out elsewhere, expired, or its token revoked): sign in again
+    // and come back here.
+    const here = window.location.pathname + window.location.search;
+    window.location.assign(`/signin?${new URLSearchParams({ next: here })}`);
   }
 
-  async function api(method, path, body, { retried = false } = {}) {
-    const write = method !== "GET";
-    if (write && document.body.dataset.tokensRequired === "true" && !localStorage.getItem(TOKEN_KEY)) {
-      askForToken();
-    }
+  // Signed in, the dashboard's session cookie rides along with these same-origin requests
+  // (HttpOnly: this script never sees it); the server checks their Origin on writes.
+  async function api(method, path, body) {
     const headers = { Accept: "application/json" };
-    const token = localStorage.getItem(TOKEN_KEY);
-    if (token) headers.Authorization = `Bearer ${token}`;
-    const init = { method, headers };
+    const init = { method, headers, credentials: "same-origin" };
     if (body instanceof FormData) {
       init.body = body;
     } else if (body !== undefined) {
@@ -41,9 +37,8 @@
       init.body = JSON.stringify(body);
     }
     const response = await fetch(`${API}/${path}`, init);
-    if (response.status === 401 && write && !retried && askForToken()) {
-      // A stored token that stopped working (revoked): ask once more, keep the new one.
-      return api(method, path, body, { retried: true });
+    if (response.status === 401 && document.body.dataset.page !== "shared") {
+      signIn();
     }
     if (response.status === 204) return null;
     const type = response.headers.get("Content-Type") || "";
@@ -390,7 +385,8 @@
     async share(button) {
       const runIds = button.dataset.runIds.split(",").map(Number);
       const share = await api("POST", "shares", { view: button.dataset.view, run_ids: runIds });
-      const url = new URL(`/s/${share.token}`, window.location.origin).href;
+      // On the server's public address (share.url is built on it), not necessarily this one.
+      const url = new URL(`/s/${share.token}`, new URL(share.url, window.location.origin)).href;
       const output = document.getElementById("share-output");
       output.hidden = false;
       const field = output.querySelector("input");

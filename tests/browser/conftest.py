@@ -2,15 +2,14 @@
 broker the service tests use: ``PAGELAB_TEST_DATABASE_URL`` / ``PAGELAB_TEST_BROKER_URL``,
 else the embedded default), and headless Debian Chromium driven by Playwright.
 
-The server requires API tokens for writes, so the tests also show that a share link works
-for a browser that has none.
+The server requires API tokens, so browsers sign in with one through the sign-in page, and
+the tests also show that a share link works for a browser that has none.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from ..real_services import (
     REPO_ROOT,
     TEST_BROKER_URL,
     Workers,
+    free_port,
     fresh_database_url,
     purge_broker,
     settings_env,
@@ -76,13 +76,6 @@ class LiveServer:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _wait_until_up(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
     deadline = time.monotonic() + SERVER_READY_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -118,7 +111,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         session.commit()
     engine.dispose()
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = home / "api.log"
     command = [sys.executable, "-m", "uvicorn", "backend.app:create_app", "--factory"]
@@ -176,17 +169,27 @@ class Session:
     problems: BrowserProblems
 
 
-def open_session(browser: Browser, *, api_token: str | None) -> Session:
+def sign_in(page: Page, server_url: str, token: str) -> None:
+    """Sign in as a person does: the sign-in page, the token pasted, the dashboard shown."""
+    page.goto(f"{server_url}/signin")
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server_url}/")
+
+
+def open_session(browser: Browser, live_server: LiveServer, *, signed_in: bool = True) -> Session:
+    """A fresh browser; signed in with the server's write token unless told otherwise."""
     context = browser.new_context(viewport=VIEWPORT)
     problems = BrowserProblems()
     page = context.new_page()
     page.on("console", problems.on_console)
     page.on("pageerror", lambda error: problems.errors.append(f"page error: {error}"))
-    if api_token is None:
-        page.on("dialog", lambda dialog: problems.errors.append(f"dialog: {dialog.message}"))
+    if signed_in:
+        # The dashboard confirms deletions.
+        page.on("dialog", lambda dialog: dialog.accept())
+        sign_in(page, live_server.url, live_server.api_token)
     else:
-        # The dashboard asks for the token before its first write.
-        page.on("dialog", lambda dialog: dialog.accept(api_token))
+        page.on("dialog", lambda dialog: problems.errors.append(f"dialog: {dialog.message}"))
     return Session(context, page, problems)
 
 
@@ -196,7 +199,7 @@ def open_browser(browser: Browser, live_server: LiveServer) -> Iterator[Callable
     sessions: list[Session] = []
 
     def open_one(*, with_token: bool = True) -> Session:
-        session = open_session(browser, api_token=live_server.api_token if with_token else None)
+        session = open_session(browser, live_server, signed_in=with_token)
         sessions.append(session)
         return session
 

@@ -57,7 +57,7 @@ def _chart(page: Page, key: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def submitted(browser: Browser, live_server: LiveServer) -> Iterator[SubmittedExperiment]:
     """The 64 KiB-pages template, made small in the form, submitted and watched to the end."""
-    session = open_session(browser, api_token=live_server.api_token)
+    session = open_session(browser, live_server)
     page = session.page
     page.goto(f"{live_server.url}/experiments/new?template=pages-64k")
     expect(page.locator(".template[aria-current=true]")).to_contain_text("64 KiB base pages")

@@ -73,7 +73,8 @@ def db(settings: Settings) -> Iterator[Session]:
 
 
 def make_client(settings: Settings) -> TestClient:
-    return TestClient(create_app(settings))
+    # Addressed to localhost, a name the server answers to by default (not "testserver").
+    return TestClient(create_app(settings), base_url="http://localhost")
 
 
 @pytest.fixture

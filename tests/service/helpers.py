@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from backend.settings import Settings
 from pagelab.simulate import CHUNK_ACCESSES
 
 T = TypeVar("T")
@@ -59,3 +60,18 @@ def assert_problem(response: Any, status: int, field: str | None = None) -> dict
         fields = [error["field"] for error in problem["errors"]]
         assert field in fields, problem
     return problem
+
+
+# A server as it runs when reachable from elsewhere: tokens required, one public name.
+PUBLIC_URL = "https://pagelab.example"
+
+
+def exposed_settings(settings: Settings) -> Settings:
+    """``settings`` for a server at PUBLIC_URL that requires tokens."""
+    return settings.model_copy(
+        update={
+            "api_tokens_required": True,
+            "allowed_hosts": ("pagelab.example",),
+            "public_base_url": PUBLIC_URL,
+        }
+    )

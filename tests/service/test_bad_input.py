@@ -171,8 +171,10 @@ def test_writes_need_a_valid_token_when_tokens_are_required(
         right = {"authorization": f"Bearer {secret}"}
         created = api.post("/api/v1/experiments", json=body, headers=right)
         assert created.status_code == 201, created.text
-        # Reads stay open.
-        assert api.get(f"/api/v1/experiments/{created.json()['id']}").status_code == 200
+        # Reads need a token too (tests/service/test_access.py checks every route).
+        read = f"/api/v1/experiments/{created.json()['id']}"
+        assert_problem(api.get(read), 401)
+        assert api.get(read, headers=right).status_code == 200
 
     # A server that does not require tokens still refuses a wrong one rather than ignore it.
     with make_client(settings) as api:

@@ -64,7 +64,7 @@ def test_a_small_xz_that_expands_past_the_limit_is_refused_while_the_api_answers
     app = create_app(limited)
     checks = app.state.trace_checks = GatedChecks()
     answers: dict[str, Any] = {}
-    with TestClient(app) as api:
+    with TestClient(app, base_url="http://localhost") as api:  # a name the server answers to
 
         def upload() -> None:
             answers["upload"] = api.post(

@@ -92,7 +92,8 @@ def test_a_client_gone_mid_upload_is_an_info_line_not_a_traceback(
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
         "scheme": "http", "path": "/api/v1/traces", "raw_path": b"/api/v1/traces",
         "root_path": "", "query_string": b"format=text", "server": ("127.0.0.1", 80),
-        "client": ("127.0.0.1", 5000), "headers": [(b"content-type", b"text/plain")],
+        "client": ("127.0.0.1", 5000),
+        "headers": [(b"host", b"localhost"), (b"content-type", b"text/plain")],
     }  # fmt: skip
     with make_client(settings) as api, caplog.at_level(logging.INFO):
         api.portal.call(api.app, scope, receive, send)  # type: ignore[union-attr]

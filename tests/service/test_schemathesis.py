@@ -2,7 +2,8 @@
 a 5xx, and every response is one the document declares (status, content type, schema).
 
 It runs on its own database and a broker folder no worker reads, so the runs it submits are
-never executed. Writes carry a valid token, so they reach the handlers.
+never executed. The server requires tokens, as one reachable from elsewhere does; every
+request carries a write token, so it reaches the handlers.
 """
 
 from __future__ import annotations
@@ -46,16 +47,21 @@ def test_no_request_makes_a_server_error(tmp_path: Path, mode: schemathesis.Gene
         database_url=fresh_database_url(tmp_path, f"fuzz_{mode.value}"),
         broker_url="",  # a folder of the test's own: nothing consumes what it submits
         max_upload_bytes=64 * 1024,
+        api_tokens_required=True,
+        # schemathesis addresses its in-process requests to "testserver".
+        allowed_hosts=("testserver",),
     )
     upgrade_to_head(fuzz_settings)
     engine = make_engine(fuzz_settings.database_url)
     with make_session_factory(engine)() as session:
-        _, secret = create_token(session, name="fuzz")
+        _, secret = create_token(session, name="fuzz", scope="write")
         session.commit()
     engine.dispose()
     headers = {"Authorization": f"Bearer {secret}"}
 
-    api_schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(fuzz_settings))
+    api_schema = schemathesis.openapi.from_asgi(
+        "/openapi.json", create_app(fuzz_settings), headers=headers
+    )
     operations = [result.ok() for result in api_schema.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) >= 20
     for operation in operations:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,19 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
+from ..real_services import free_port, fresh_database_url
 from .helpers import tiny_spec, wait_for
 
 # Each test starts `pagelab` processes.
 pytestmark = pytest.mark.processes
 
 PAGELAB = Path(sys.executable).with_name("pagelab")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _children(pid: int) -> list[int]:
@@ -77,7 +70,7 @@ def _wait_until_healthy(
 
 
 def test_pagelab_serve_runs_an_experiment_end_to_end(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     serve, log_path = _start_serve(tmp_path, port)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -125,7 +118,7 @@ def test_pagelab_serve_runs_an_experiment_end_to_end(tmp_path: Path) -> None:
 
 
 def test_the_worker_does_not_outlive_a_killed_serve(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     serve, _ = _start_serve(tmp_path, port)
     try:
         workers = wait_for(lambda: _children(serve.pid), bool, timeout_s=30,
@@ -142,7 +135,7 @@ def test_the_worker_does_not_outlive_a_killed_serve(tmp_path: Path) -> None:
 def test_pagelab_api_logs_each_request_unless_the_access_log_is_off(
     tmp_path: Path, access_log: str
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("PAGELAB_")}
     env |= {"PAGELAB_HOME": str(tmp_path / "data"), "PAGELAB_ACCESS_LOG": access_log}
     log_path = tmp_path / "api.log"
@@ -160,3 +153,41 @@ def test_pagelab_api_logs_each_request_unless_the_access_log_is_off(
             api.wait()
     logged = '"GET /healthz HTTP/1.1" 200' in log_path.read_text()
     assert logged == (access_log == "true"), log_path.read_text()
+
+
+def test_api_refuses_a_public_address_without_tokens_and_serves_it_with_them(
+    tmp_path: Path,
+) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAGELAB_")}
+    env["PAGELAB_HOME"] = str(tmp_path / "data")
+    env["PAGELAB_DATABASE_URL"] = fresh_database_url(tmp_path, "listen")
+    port = free_port()
+    command = [str(PAGELAB), "api", "--host", "0.0.0.0", "--port", str(port)]
+
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0
+    assert "refusing to listen on 0.0.0.0" in refused.stderr
+    assert "PAGELAB_API_TOKENS_REQUIRED=true" in refused.stderr
+    assert "pagelab token create" in refused.stderr and "Traceback" not in refused.stderr
+
+    env["PAGELAB_API_TOKENS_REQUIRED"] = "true"
+    for step in (["migrate"], ["token", "create", "--scope", "read", "--name", "listen"]):
+        done = subprocess.run([str(PAGELAB), *step], env=env, capture_output=True, text=True,
+                              timeout=60)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    secret = done.stdout.strip()
+    log_path = tmp_path / "api.log"
+    with log_path.open("wb") as log:
+        api = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            _wait_until_healthy(client, api, log_path, "the API on 0.0.0.0 to answer")
+            assert client.get("/api/v1/experiments").status_code == 401
+            reader = {"Authorization": f"Bearer {secret}"}
+            assert client.get("/api/v1/experiments", headers=reader).status_code == 200
+            assert client.get("/", follow_redirects=False).headers["location"] == "/signin?next=%2F"
+        # Reachable from elsewhere, answering only loopback names: it says how to add names.
+        assert "PAGELAB_ALLOWED_HOSTS" in log_path.read_text()
+    finally:
+        api.terminate()
+        api.wait(timeout=30)
