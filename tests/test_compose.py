@@ -18,7 +18,7 @@ from pagelab_cli.main import build_parser
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
-PAGELAB_SERVICES = ("migrate", "api", "worker")
+PAGELAB_SERVICES = ("migrate", "first-token", "api", "worker")
 LONG_RUNNING_SERVICES = ("postgres", "redis", "api", "worker")
 
 
@@ -49,7 +49,7 @@ def test_compose_specification_check_rejects_a_bad_file(tmp_path: Path) -> None:
 
 
 def test_services_are_the_distributed_setup(services: dict[str, dict[str, Any]]) -> None:
-    assert set(services) == {"postgres", "redis", "migrate", "api", "worker"}
+    assert set(services) == {"postgres", "redis", "migrate", "first-token", "api", "worker"}
 
 
 def test_migrate_runs_once_before_api_and_worker(services: dict[str, dict[str, Any]]) -> None:
@@ -59,6 +59,19 @@ def test_migrate_runs_once_before_api_and_worker(services: dict[str, dict[str, A
         depends_on = services[name]["depends_on"]
         assert depends_on["migrate"] == {"condition": "service_completed_successfully"}
         assert depends_on["redis"] == {"condition": "service_healthy"}
+
+
+def test_the_published_api_requires_tokens_and_a_first_one_is_made_once(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    environment = services["api"]["environment"]
+    assert environment["PAGELAB_API_TOKENS_REQUIRED"] == "true"
+    assert "localhost" in environment["PAGELAB_ALLOWED_HOSTS"].split(",")
+    first = services["first-token"]
+    assert first["restart"] == "no"
+    assert first["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    parsed = build_parser().parse_args(first["command"][1:])
+    assert (parsed.scope, parsed.first) == ("write", True)
 
 
 def test_long_running_services_have_healthchecks(services: dict[str, dict[str, Any]]) -> None:
