@@ -65,6 +65,21 @@ class TaskQueue:
         except (KombuError, OSError) as exc:
             raise QueueUnavailable(str(exc)) from exc
 
+    def waiting_count(self) -> int:
+        """Messages in the run queue that no worker has taken yet; QueueUnavailable if the
+        broker cannot be asked."""
+        with self.celery.connection_for_read() as connection:
+            # The client library's own errors too (redis-py's are not OSErrors).
+            errors = (KombuError, OSError, *connection.connection_errors)
+            try:
+                queue = self.celery.amqp.queues[QUEUE_NAME].bind(connection.default_channel)
+                # Declaring with the queue's own arguments is what every broker answers with
+                # a count (a passive declare fails on Redis when the queue is empty).
+                declared = queue.queue_declare()
+            except errors as exc:
+                raise QueueUnavailable(str(exc)) from exc
+        return int(declared.message_count)
+
     def check(self, timeout_s: float) -> None:
         """Connect to the broker once, or raise QueueUnavailable."""
         try:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import pagelab
@@ -146,12 +146,33 @@ def execute_run(
             outcome = lambda s: service.complete_run(s, claim=claim, result=result)  # noqa: E731
             label = "succeeded"
 
-    with session_factory() as session:
-        try:
-            stored = outcome(session)
-            session.commit()
-        except IntegrityError:
-            # The unique result.run_id: another delivery stored this run's result first.
-            session.rollback()
-            stored = False
+    stored = _store(session_factory, outcome, patience_s=settings.heartbeat_timeout_s)
     return label if stored else f"{label}, but attempt {claim.attempt} had lost the run"
+
+
+def _store(
+    session_factory: sessionmaker[Session], outcome: Callable[[Session], bool], *, patience_s: float
+) -> bool:
+    """Store a run's outcome, waiting out a database that is briefly away (restarting).
+
+    Past ``patience_s`` (the heartbeat timeout, after which the reaper takes the run anyway)
+    the error is raised.
+    """
+    deadline = time.monotonic() + patience_s
+    pause_s = 0.2
+    while True:
+        with session_factory() as session:
+            try:
+                stored = outcome(session)
+                session.commit()
+                return stored
+            except IntegrityError:
+                # The unique result.run_id: another delivery stored this run's result first.
+                session.rollback()
+                return False
+            except OperationalError:
+                if time.monotonic() + pause_s > deadline:
+                    raise
+                logger.warning("storing a run's outcome: database unavailable; trying again")
+        time.sleep(pause_s)
+        pause_s = min(2 * pause_s, 2.0)

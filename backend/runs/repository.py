@@ -265,6 +265,16 @@ def lock_ids_to_dispatch(session: Session, *, sent_before: datetime, limit: int)
     )
 
 
+def count_sent_waiting(session: Session) -> int:
+    """Queued runs whose task was handed to the broker: each should be a message there."""
+    return (
+        session.scalar(
+            select(func.count()).where(Run.status == "queued", Run.dispatched_at.is_not(None))
+        )
+        or 0
+    )
+
+
 # Built once on the table, like _FIND_RESULT: every submission runs it.
 _MARK_DISPATCHED = (
     update(_RUN)

@@ -13,13 +13,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import make_engine, make_session_factory, utc_now
+from backend.queue import TaskQueue, make_celery
 from backend.runs.models import Run, RunResult
 from backend.runs.service import claim_run
 from backend.settings import Settings
 from worker.execution import execute_run
 from worker.maintenance import MaintenanceLoop
 
-from ..real_services import Workers
+from ..real_services import Workers, purge_broker
 from .conftest import make_client
 from .helpers import WATCHED_ACCESSES, assert_problem, tiny_spec, wait_for, watched_spec
 
@@ -165,6 +166,26 @@ def test_the_reaper_requeues_a_dead_run_then_gives_up_after_the_attempt_limit(
     assert cancelled["status"] == "cancelled"
     db.expire_all()
     assert db.get(Run, first["id"]).dispatched_at is not None  # type: ignore[union-attr]
+
+
+def test_tasks_the_broker_lost_are_sent_again_once_the_loss_is_seen_twice(
+    api: TestClient, settings: Settings, db: Session
+) -> None:
+    for _ in range(3):
+        _submit(api, tiny_spec())
+    queue = TaskQueue(make_celery(settings, fail_fast=True))
+    assert queue.waiting_count() == 3
+    purge_broker(settings)  # what a broker restarted without its queue leaves
+    engine = make_engine(settings.database_url)
+    loop = MaintenanceLoop(make_session_factory(engine), settings)
+    try:
+        # The first look could be a worker between taking a task and starting its run.
+        assert loop.run_once() == (0, 0)
+        assert loop.run_once() == (0, 3)
+        assert queue.waiting_count() == 3
+        assert loop.run_once() == (0, 0)  # the broker holds them all again
+    finally:
+        engine.dispose()
 
 
 def test_a_restarted_run_no_longer_shows_the_previous_attempts_error(
