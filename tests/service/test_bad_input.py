@@ -103,7 +103,8 @@ def test_unknown_and_malformed_ids_are_404_and_422(api: TestClient) -> None:
                  "/api/v1/shared/" + "x" * 43):  # fmt: skip
         assert_problem(api.get(path), 404)
     assert_problem(api.delete("/api/v1/traces/999999"), 404)
-    assert_problem(api.delete("/api/v1/shares/999999"), 404)
+    assert_problem(api.delete("/api/v1/shares/" + "A" * 22), 404)
+    assert_problem(api.delete("/api/v1/shares/999999"), 422, "share_id")  # ids are random text
     assert_problem(api.post("/api/v1/experiments/999999/cancel"), 404)
     assert_problem(api.get("/api/v1/experiments/abc"), 422, "experiment_id")
     assert_problem(api.get("/api/v1/runs/0"), 422, "run_id")
