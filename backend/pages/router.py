@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter, ValidationError
 from starlette.convertors import Convertor, register_url_convertor
 
-from backend.deps import SessionDep
+from backend.deps import AccessDep, SessionDep
 from backend.experiments import repository as experiment_repository
 from backend.experiments import service as experiment_service
 from backend.experiments.schemas import ExperimentKind, ExperimentSort, Tag
@@ -138,9 +138,15 @@ def experiment_page(
     experiment_id: Id,
     session: SessionDep,
     choices: Choices,
+    caller: AccessDep,
 ) -> HTMLResponse:
     """An experiment: spec, runs with live progress, actions and plots."""
-    context = views.experiment_context(session, experiment_id=experiment_id, choices=choices)
+    context = views.experiment_context(
+        session,
+        experiment_id=experiment_id,
+        choices=choices,
+        token_id=caller.token_id if caller is not None else None,
+    )
     return page(request, "experiment.html", with_plots=True, read_only=False, **context)
 
 

@@ -99,12 +99,14 @@ class ViewChoices:
 
 
 def experiment_context(
-    session: Session, *, experiment_id: int, choices: ViewChoices
+    session: Session, *, experiment_id: int, choices: ViewChoices, token_id: int | None
 ) -> dict[str, Any]:
+    """``token_id``: the caller's API token, whose share links the page lists."""
     experiment = experiment_service.read_experiment(session, experiment_id=experiment_id)
+    run_ids = [run.id for run in experiment.runs]
     return {
         "experiment": experiment,
-        "shares": share_repository.active_for_runs(session, [run.id for run in experiment.runs]),
+        "shares": share_repository.active_for_runs(session, run_ids, token_id=token_id),
         **runs_context(stored_results(session), experiment, experiment.runs, choices=choices),
     }
 

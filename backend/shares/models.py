@@ -25,6 +25,9 @@ class Share(Base):
     # sha256 of the token: a database leak does not leak working links.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     view: Mapped[str] = mapped_column(String(32))
+    # The API token that made the link; None: made where no token was needed (loopback).
+    # No foreign key: adding one would make SQLite copy the table (see the migrations).
+    created_by_token_id: Mapped[int | None] = mapped_column(Id, nullable=True, index=True)
     # The experiments of the frozen runs as they were: {"<id>": {"name", "description", "tags"}}.
     experiments: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 
-from backend.deps import SessionDep, SettingsDep, WriteAccessDep
+from backend.auth.access import Caller
+from backend.deps import AccessDep, SessionDep, SettingsDep, WriteAccessDep
 from backend.fields import Id, PageLimit, PageOffset, ShareId, ShareToken
 from backend.problems import problem_responses
 from backend.runs.schemas import ResultRead
@@ -13,6 +14,10 @@ from backend.shares import service
 from backend.shares.schemas import ShareCreate, ShareCreated, SharedView, ShareInfo
 
 router = APIRouter(tags=["shares"])
+
+
+def _token_id(caller: Caller | None) -> int | None:
+    return caller.token_id if caller is not None else None
 
 
 @router.post(
@@ -26,10 +31,12 @@ def create_share(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    _: WriteAccessDep,
+    caller: WriteAccessDep,
 ) -> ShareCreated:
     """Create a read-only link to a frozen set of runs; the token is shown only now."""
-    share, token = service.create_share(session, settings=settings, data=body)
+    share, token = service.create_share(
+        session, settings=settings, data=body, token_id=_token_id(caller)
+    )
     session.commit()
     return ShareCreated.model_validate(
         {
@@ -44,19 +51,21 @@ def create_share(
 @router.get("/shares", response_model=list[ShareInfo], responses=problem_responses(422))
 def list_shares(
     session: SessionDep,
+    caller: AccessDep,
     limit: PageLimit = 100,
     offset: PageOffset = 0,
 ) -> list[ShareInfo]:
-    """Share links, newest first, revoked and expired ones too (tokens are not kept)."""
-    return service.list_shares(session, limit=limit, offset=offset)
+    """The caller's share links (its token's, and those made where no token was needed),
+    newest first, revoked and expired ones too (link tokens are not kept)."""
+    return service.list_shares(session, token_id=_token_id(caller), limit=limit, offset=offset)
 
 
 @router.delete(
     "/shares/{share_id}", response_model=ShareInfo, responses=problem_responses(401, 404, 422)
 )
-def revoke_share(share_id: ShareId, session: SessionDep, _: WriteAccessDep) -> ShareInfo:
-    """Revoke a link; it stops working at once."""
-    share = service.revoke_share(session, share_id=share_id)
+def revoke_share(share_id: ShareId, session: SessionDep, caller: WriteAccessDep) -> ShareInfo:
+    """Revoke one of the caller's links; it stops working at once."""
+    share = service.revoke_share(session, share_id=share_id, token_id=_token_id(caller))
     session.commit()
     return service.to_info(share)
 

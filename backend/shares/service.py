@@ -45,8 +45,11 @@ def _refuse(errors: list[FieldError]) -> ProblemError:
     )
 
 
-def create_share(session: Session, *, settings: Settings, data: ShareCreate) -> tuple[Share, str]:
-    """Freeze the runs into a new link (its token's hash only); return it and the token.
+def create_share(
+    session: Session, *, settings: Settings, data: ShareCreate, token_id: int | None
+) -> tuple[Share, str]:
+    """Freeze the runs into a new link (its token's hash only), owned by the API token
+    ``token_id`` (None: no token was needed); return it and the token.
 
     Only succeeded runs can be shared: a link shows runs as they were, and a run still
     queued or running would stay so on the link forever.
@@ -115,6 +118,7 @@ def create_share(session: Session, *, settings: Settings, data: ShareCreate) -> 
         public_id=secrets.token_urlsafe(PUBLIC_ID_BYTES),
         token_hash=hash_secret(token),
         view=data.view,
+        created_by_token_id=token_id,
         experiments=experiments,
         expires_at=expires_at,
         runs=frozen,
@@ -134,14 +138,17 @@ def to_info(share: Share) -> ShareInfo:
     )
 
 
-def list_shares(session: Session, *, limit: int, offset: int) -> list[ShareInfo]:
-    return [
-        to_info(share) for share in repository.newest_first(session, limit=limit, offset=offset)
-    ]
+def list_shares(
+    session: Session, *, token_id: int | None, limit: int, offset: int
+) -> list[ShareInfo]:
+    """The links the caller manages (``repository.visible_to``), newest first."""
+    shares = repository.newest_first(session, token_id=token_id, limit=limit, offset=offset)
+    return [to_info(share) for share in shares]
 
 
-def revoke_share(session: Session, *, share_id: str) -> Share:
-    share = repository.by_public_id(session, share_id)
+def revoke_share(session: Session, *, share_id: str, token_id: int | None) -> Share:
+    """Revoke a link the caller manages; another token's link is not found, as if absent."""
+    share = repository.by_public_id(session, share_id, token_id=token_id)
     if share is None:
         raise not_found("share link", share_id)
     if share.revoked_at is None:

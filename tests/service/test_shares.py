@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from backend.auth.service import hash_secret
+from backend.auth.service import create_token, hash_secret
 from backend.db import make_engine, make_session_factory, utc_now
 from backend.experiments.models import Experiment
 from backend.settings import Settings
@@ -145,3 +145,28 @@ def test_unfinished_or_unknown_runs_are_refused_and_an_expired_link_is_gone(
                    422, "expires_in_s")  # fmt: skip
     assert_problem(api.post("/api/v1/shares", json={"run_ids": [finished], "view": "<b>"}),
                    422, "view")  # fmt: skip
+
+
+def test_each_token_lists_and_revokes_its_own_links(
+    api: TestClient, settings: Settings, db: Session
+) -> None:
+    (run_id,) = _sweep(api, settings, name="owned", values=ACCESSES[:1])
+    secrets = {name: create_token(db, name=name)[1] for name in ("alice", "bob")}
+    db.commit()
+    as_ = {name: {"Authorization": f"Bearer {secret}"} for name, secret in secrets.items()}
+    body = {"run_ids": [run_id]}
+    alices = api.post("/api/v1/shares", json=body, headers=as_["alice"]).json()["id"]
+    bobs = api.post("/api/v1/shares", json=body, headers=as_["bob"]).json()["id"]
+    # Made where no token is needed (loopback): nobody's, so everybody's.
+    anyones = api.post("/api/v1/shares", json=body).json()["id"]
+
+    def listed(headers: dict[str, str] | None = None) -> list[str]:
+        return [link["id"] for link in api.get("/api/v1/shares", headers=headers).json()]
+
+    assert listed(as_["alice"]) == [anyones, alices]
+    assert listed(as_["bob"]) == [anyones, bobs]
+    assert listed() == [anyones, bobs, alices]
+    # Another token's link is not found, as if it did not exist.
+    assert_problem(api.delete(f"/api/v1/shares/{alices}", headers=as_["bob"]), 404)
+    assert api.delete(f"/api/v1/shares/{alices}", headers=as_["alice"]).status_code == 200
+    assert api.delete(f"/api/v1/shares/{anyones}", headers=as_["bob"]).status_code == 200
