@@ -211,6 +211,30 @@ def main() -> int:
     rate, result = _timed(aged)
     rows.append(("e: THP, aged node, compaction, zipf generator", accesses, rate, None, result))
 
+    # Tiering: the full pipeline (THP, LLC) on DRAM + CXL, with DAMON (the mtier preset) or
+    # TPP moving pages as a zipf hot set spreads over both tiers.
+    tiering_scenarios = (
+        ("h: two tiers, damon (mtier), zipf generator", {"name": "damon", "preset": "mtier"}),
+        ("i: two tiers, tpp, zipf generator", {"name": "tpp"}),
+    )
+    for label, tiering in tiering_scenarios:
+        tiered = pagelab.load_spec(
+            {
+                "workload": {"generator": {**ZIPF, "accesses": accesses}},
+                "machine": {
+                    "preset": "skylake",
+                    "tiers": [
+                        {"name": "DRAM", "preset": "ddr4_local", "capacity_bytes": "512M"},
+                        {"name": "CXL", "preset": "cxl_expander", "capacity_bytes": "4G"},
+                    ],
+                },
+                "policy": {"thp": "always", "thp_sizes": ["2M"], "tiering": tiering},
+                "controls": {"seed": 1},
+            }
+        )
+        rate, result = _timed(tiered)
+        rows.append((label, accesses, rate, None, result))
+
     print(f"{'scenario':48} {'accesses':>12} {'M acc/s':>8} {'ref M/s':>8} {'L2 miss':>8}")
     for name, count, rate, ref, res in rows:
         ref_text = f"{ref / 1e6:8.1f}" if ref else f"{'-':>8}"

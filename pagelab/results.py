@@ -30,7 +30,10 @@ class Heatmap(BaseModel):
     ``address_bytes[j]`` how many touched bytes of address space the bin spans.
     ``time_end_accesses[i]`` is the access count at the end of time bin ``i``.
     ``counts[i][j]`` are accesses; ``page_size[j]`` is the mapping size holding most of bin
-    ``j`` at the end of the run.
+    ``j`` at the end of the run. With more than one memory tier, ``tier[i][j]`` is the tier
+    (an index into ``tier_names``) that held most of cell (i, j)'s accesses: each region
+    counts, for the epochs of the time bin, as held by the tier holding most of its touched
+    pages at the epoch's end.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -41,6 +44,8 @@ class Heatmap(BaseModel):
     pid: list[int]
     counts: list[list[int]]
     page_size: list[str]
+    tier: list[list[int]] | None = None
+    tier_names: list[str] = Field(default_factory=list)
 
 
 class Result(BaseModel):

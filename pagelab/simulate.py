@@ -6,7 +6,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +15,18 @@ from pydantic import ValidationError
 
 from pagelab._kernels import counters as C
 from pagelab.address_space import infer_vmas
+from pagelab.costs import CostModel, StretchCosts
 from pagelab.errors import Cancelled, SpecError
 from pagelab.heatmap import HeatmapBuilder
-from pagelab.machine import Machine, resolve_machine
+from pagelab.machine import Machine, metric_name, resolve_machine
 from pagelab.memory.report import MemoryRecorder
 from pagelab.paging import MappingPlan, plan_mappings
+from pagelab.policies import NEVER, TieringPolicy, make_policy
+from pagelab.policies.interleave import InterleaveSpec
+from pagelab.policies.oracle import OracleSpec
 from pagelab.results import Number, Result, ResultMeta
 from pagelab.spec import CHOICE_TAGS, Spec
+from pagelab.tiers import MigrationTotals, Tiers
 from pagelab.translation import Translator, physical_memory
 from pagelab.units import PAGE_SIZES
 from pagelab.version import ENGINE_VERSION
@@ -29,6 +34,8 @@ from pagelab.workloads import GENERATORS, build_workload
 from pagelab.workloads.base import AccessChunk, Workload
 
 CHUNK_ACCESSES = 1 << 20
+MIN_SLICE = 64
+"""Fewest accesses the simulator runs between two looks at the clock for a policy."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,14 @@ def check_spec(spec: Spec) -> tuple[Machine, MappingPlan]:
     """Checks that need the machine: the preset exists and the policy fits the hardware."""
     machine = resolve_machine(spec.machine)
     plan = plan_mappings(spec.policy, machine)
+    tiering = spec.policy.tiering
+    weights = tiering.weights if isinstance(tiering, InterleaveSpec) else "auto"
+    if isinstance(weights, list) and len(weights) != len(machine.tiers):
+        raise SpecError(
+            f"interleave gives {len(weights)} weights for {len(machine.tiers)} "
+            "tiers; give one per tier",
+            field="policy.tiering.weights",
+        )
     return machine, plan
 
 
@@ -115,9 +130,15 @@ def simulate(
     total = workload.total_accesses
     if controls.access_limit is not None:
         total = controls.access_limit if total is None else min(total, controls.access_limit)
-    series = _SeriesRecorder(spec, machine, plan, translator, memory_recorder)
+    tiering = spec.policy.tiering
+    tiers = Tiers(translator, machine.tiers, spec.policy.migration_cost,
+                  charge=not isinstance(tiering, OracleSpec))  # fmt: skip
+    policy = make_policy(tiering, tiers, seed=controls.seed)
+    translator.placement = policy.placement()
+    translator.tracking |= policy.tracking
+    series = _SeriesRecorder(spec, machine, plan, translator, memory_recorder, tiers, policy)
     heatmap = HeatmapBuilder(controls.heatmap_time_bins, controls.heatmap_address_bins, total,
-                             controls.epoch_accesses)  # fmt: skip
+                             controls.epoch_accesses, [t.name for t in machine.tiers])  # fmt: skip
 
     done = 0
     in_epoch = 0
@@ -127,20 +148,29 @@ def simulate(
             raise Cancelled()
         position = 0
         while position < len(chunk):
-            step = min(len(chunk) - position, controls.epoch_accesses - in_epoch)
-            translator.run(chunk, position, position + step)
-            position += step
-            in_epoch += step
-            done += step
+            end = position + min(len(chunk) - position, controls.epoch_accesses - in_epoch)
+            if policy.wants_epoch_pages:
+                policy.before_epoch(_page_keys(chunk, position, end))
+            while position < end:
+                # Stop at the policy's next wake-up on the simulated clock.
+                step = series.accesses_until(policy.next_wake_ns(), end - position)
+                translator.run(chunk, position, position + step)
+                position += step
+                in_epoch += step
+                done += step
+                now_ns = series.now_ns()
+                if now_ns >= policy.next_wake_ns():
+                    policy.wake(now_ns)
             if in_epoch == controls.epoch_accesses:
                 series.close_epoch(done)
-                heatmap.add_epoch(done, translator.take_region_accesses())
+                policy.end_epoch(series.now_ns())
+                heatmap.add_epoch(done, translator.take_region_accesses(), tiers.region_tiers())
                 in_epoch = 0
         if on_progress is not None:
             on_progress(Progress(accesses_done=done, accesses_total=total))
     if in_epoch:
         series.close_epoch(done)
-        heatmap.add_epoch(done, translator.take_region_accesses())
+        heatmap.add_epoch(done, translator.take_region_accesses(), tiers.region_tiers())
 
     summary = series.summary()
     summary["vmas"] = len(vmas)
@@ -202,6 +232,12 @@ def _read_ahead(chunks: Iterator[AccessChunk], depth: int = 2) -> Iterator[Acces
         thread.join()
 
 
+def _page_keys(chunk: AccessChunk, start: int, end: int) -> np.ndarray:
+    """``pid << 36 | 4 KiB page number`` of each access in ``chunk[start:end]``."""
+    pids = chunk.pid[start:end].astype(np.int64)
+    return (pids << 36) | (chunk.address[start:end] >> np.uint64(12)).astype(np.int64)
+
+
 def _limited(chunks: Iterator[AccessChunk], limit: int | None) -> Iterator[AccessChunk]:
     if limit is None:
         yield from chunks
@@ -216,19 +252,11 @@ def _limited(chunks: Iterator[AccessChunk], limit: int | None) -> Iterator[Acces
         yield chunk
 
 
-def _metric_name(level_name: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in level_name.lower())
-
-
 class _SeriesRecorder:
-    """Turns counter snapshots into per-epoch rows and the run's summary, with the cost model.
-
-    Cost model: core work is ``cycles_per_access`` per access; each miss at TLB level n costs
-    level n+1's ``hit_cycles``; each table entry a walk fetches costs
-    ``memory_reference_cycles``; a fault costs ``entry_ns`` plus clearing its folio at the
-    size's rate (``FaultCostSpec.zero_ns``); each access that misses the LLC filter (every
-    access without one) costs the tier's idle latency.
-    """
+    """Turns counter snapshots into per-epoch rows and the run's summary (``costs``), and
+    keeps the simulated clock: the exact time at the last epoch's end, plus, inside an
+    epoch, an estimate at the previous epoch's tier latencies (an epoch's loaded latencies
+    are known only at its end)."""
 
     def __init__(
         self,
@@ -237,47 +265,61 @@ class _SeriesRecorder:
         plan: MappingPlan,
         translator: Translator,
         memory: MemoryRecorder,
+        tiers: Tiers,
+        policy: TieringPolicy,
     ):
         self.spec = spec
         self.memory = memory
+        self.tiers = tiers
+        self.policy = policy
         self.thp_sizes = [PAGE_SIZES.index(k.folio_size) for k in plan.kinds if k.needs_thp]
         self.machine = machine
         self.plan = plan
         self.translator = translator
-        self.level_names = [_metric_name(level.name) for level in machine.tlb.levels]
+        self.level_names = [metric_name(level.name) for level in machine.tlb.levels]
+        self.tier_names = [tier.metric_name for tier in machine.tiers]
         self.folio_sizes = sorted({PAGE_SIZES.index(k.folio_size) for k in plan.kinds})
+        self.costs = CostModel(machine, spec.policy, self.folio_sizes)
         self.columns: dict[str, list[Number]] = {}
         self.previous = translator.counts.copy()
+        self.previous_totals = replace(tiers.totals)
         self.epochs = 0
+        self.epoch_start_ns = 0.0
+        self.latency_ns = self.costs.idle_latencies()
+        self.totals = StretchTotals()
 
-    def _costs_ns(self, counts: np.ndarray) -> dict[str, float]:
-        machine = self.machine
-        ghz = machine.cpu.frequency_ghz
-        walk_cycles = float(counts[C.WALK_REFERENCES]) * machine.walk_cache.memory_reference_cycles
-        translation_cycles = walk_cycles
-        for index, level in enumerate(machine.tlb.levels[1:]):
-            translation_cycles += float(counts[C.TLB_MISSES + index]) * level.hit_cycles
-        fault_cost = self.spec.policy.fault_cost
-        fault_ns = float(counts[C.FAULTS]) * fault_cost.entry_ns
-        for size_id in self.folio_sizes:
-            fault_ns += float(counts[C.FAULTS_BY_SIZE + size_id]) * fault_cost.zero_ns(
-                PAGE_SIZES[size_id]
-            )
-        # Direct compaction and the 1 GiB range search stall the faulting process.
-        fault_ns += self.memory.work_ns(
+    # -- the clock ----------------------------------------------------------------------------
+
+    def _stall_ns(self, counts: np.ndarray, migration_stall_ns: float) -> float:
+        """Work the application waited for: compaction in faults, migration in hint faults."""
+        stall = self.memory.work_ns(
             int(counts[C.STALL_PAGES_MIGRATED]), int(counts[C.STALL_PAGES_SCANNED])
         )
-        compute_ns = float(counts[C.ACCESSES]) * machine.cpu.cycles_per_access / ghz
-        memory_ns = float(counts[C.MEMORY_ACCESSES]) * machine.tiers[0].idle_latency_ns
-        translation_ns = translation_cycles / ghz
-        return {
-            "compute_ns": compute_ns,
-            "translation_ns": translation_ns,
-            "walk_cycles": walk_cycles,
-            "fault_ns": fault_ns,
-            "memory_ns": memory_ns,
-            "est_runtime_ns": compute_ns + translation_ns + fault_ns + memory_ns,
-        }
+        return stall + migration_stall_ns
+
+    def now_ns(self) -> float:
+        """Simulated time now."""
+        delta = self.translator.counts - self.previous
+        if not delta[C.ACCESSES]:
+            return self.epoch_start_ns
+        migration_ns = self.tiers.totals.stall_ns - self.previous_totals.stall_ns
+        costs = self.costs.stretch(delta, self._stall_ns(delta, migration_ns), self.latency_ns)
+        return self.epoch_start_ns + costs.runtime_ns
+
+    def accesses_until(self, wake_ns: float, remaining: int) -> int:
+        """How many of ``remaining`` accesses to run before looking at the clock again: about
+        as many as reach ``wake_ns`` at the rate so far."""
+        if wake_ns == NEVER or remaining <= MIN_SLICE:
+            return remaining
+        done = int(self.translator.counts[C.ACCESSES])
+        now = self.now_ns()
+        if wake_ns <= now:
+            return min(remaining, MIN_SLICE)
+        ns_per_access = now / done if done and now > 0 else self.latency_ns[0]
+        wanted = int(np.ceil((wake_ns - now) / max(ns_per_access, 1e-3)))
+        return int(min(remaining, max(MIN_SLICE, wanted)))
+
+    # -- rows and summary ---------------------------------------------------------------------
 
     def _memory(self) -> dict[str, int]:
         counts = self.translator.counts
@@ -294,6 +336,11 @@ class _SeriesRecorder:
         for size_id in self.folio_sizes:
             name = PAGE_SIZES[size_id].lower()
             memory[f"resident_bytes_{name}"] = int(counts[C.RESIDENT_BYTES + size_id])
+        for node, name in enumerate(self.tier_names):
+            memory[f"resident_bytes_{name}"] = self.tiers.resident_bytes(node)
+            memory[f"used_bytes_{name}"] = self.tiers.capacity_bytes(node) - self.tiers.free_bytes(
+                node
+            )
         return memory
 
     def _events(self, counts: np.ndarray) -> dict[str, int]:
@@ -310,21 +357,66 @@ class _SeriesRecorder:
             faults=int(counts[C.FAULTS]),
             llc_misses=int(counts[C.LLC_MISSES]),
             memory_accesses=int(counts[C.MEMORY_ACCESSES]),
+            hint_faults=int(counts[C.HINT_FAULTS]),
         )
+        for node, name in enumerate(self.tier_names):
+            events[f"memory_accesses_{name}"] = int(counts[C.TIER_MEMORY_ACCESSES + node])
         for size_id in self.thp_sizes:
             name = PAGE_SIZES[size_id].lower()
             events[f"thp_{name}_alloc_attempts"] = int(counts[C.THP_ATTEMPTS + size_id])
             events[f"thp_{name}_fallbacks"] = int(counts[C.THP_FALLBACKS + size_id])
         return events
 
+    def _tiering(self, counts: np.ndarray, totals: MigrationTotals, costs: StretchCosts) -> dict[
+        str, Number
+    ]:  # fmt: skip
+        served = [int(counts[C.TIER_MEMORY_ACCESSES + n]) for n in range(len(self.tier_names))]
+        row: dict[str, Number] = {
+            "fast_tier_access_ratio": served[0] / sum(served) if sum(served) else 1.0,
+            "promoted_bytes": totals.promoted_bytes,
+            "demoted_bytes": totals.demoted_bytes,
+            "migration_ns": totals.ns,
+            "migrated_folios": totals.folios,
+            "migration_no_room": totals.no_room,
+            "thp_1g_migrations_refused": totals.refused_1g,
+            "tlb_shootdowns": totals.tlb_shootdowns,
+        }
+        for node, name in enumerate(self.tier_names):
+            row[f"memory_latency_ns_{name}"] = costs.tier_latency_ns[node]
+            row[f"bandwidth_utilisation_{name}"] = costs.tier_utilisation[node]
+        return row
+
+    def _cost_row(self, costs: StretchCosts, accesses: int) -> dict[str, Number]:
+        return {
+            "compute_ns": costs.compute_ns,
+            "translation_ns": costs.translation_ns,
+            "walk_cycles": costs.walk_cycles,
+            "fault_ns": costs.fault_ns,
+            "memory_ns": costs.memory_ns,
+            "est_runtime_ns": costs.runtime_ns,
+            "amat_ns": (costs.translation_ns + costs.memory_ns) / max(1, accesses),
+        }
+
     def close_epoch(self, accesses_end: int) -> None:
         counts = self.translator.counts
         delta = counts - self.previous
+        totals = self.tiers.totals
+        moved = totals.minus(self.previous_totals)
         self.previous = counts.copy()
+        self.previous_totals = replace(totals)
+        costs = self.costs.stretch(delta, self._stall_ns(delta, moved.stall_ns), None)
+        self.latency_ns = costs.tier_latency_ns
+        self.epoch_start_ns += costs.runtime_ns
+        served = sum(costs.tier_accesses)
+        self.tiers.last_epoch_memory_ns_per_access = costs.memory_ns / served if served else None
+        self.totals.add(costs)
         self.memory.end_epoch(int(delta[C.KCOMPACTD_WAKES]))
         row: dict[str, Number] = {"epoch": self.epochs, "accesses_end": accesses_end}
         row.update(self._events(delta))
-        row.update(self._costs_ns(delta))
+        row.update(self._cost_row(costs, int(delta[C.ACCESSES])))
+        row["time_ns"] = self.epoch_start_ns
+        row.update(self._tiering(delta, moved, costs))
+        row.update(self.policy.tuned_values())
         row.update(self._memory())
         row.update(self.memory.epoch_metrics())
         granule = self.plan.geometry.granule_bytes
@@ -338,11 +430,23 @@ class _SeriesRecorder:
         counts = self.translator.counts
         summary: dict[str, Number] = {}
         summary.update(self._events(counts))
-        costs = self._costs_ns(counts)
-        summary.update(costs)
+        totals = self.totals
+        summary.update(
+            compute_ns=totals.compute_ns,
+            translation_ns=totals.translation_ns,
+            walk_cycles=totals.walk_cycles,
+            fault_ns=totals.fault_ns,
+            memory_ns=totals.memory_ns,
+            est_runtime_ns=totals.runtime_ns,
+        )
         summary.update(self._memory())
         accesses = max(1, int(counts[C.ACCESSES]))
-        summary["amat_ns"] = (costs["translation_ns"] + costs["memory_ns"]) / accesses
+        summary["amat_ns"] = (totals.translation_ns + totals.memory_ns) / accesses
+        if not totals.accesses:
+            totals.add(self.costs.stretch(counts, 0.0, self.costs.idle_latencies()))
+        mean = totals.mean(self.costs.idle_latencies())
+        summary.update(self._tiering(counts, self.tiers.totals, mean))
+        summary.update(self.policy.tuned_values())  # their values at the end
         granule = self.plan.geometry.granule_bytes
         for level, name in enumerate(self.plan.geometry.level_names):
             summary[f"page_table_bytes_{name}"] = int(self.translator.level_tables[level]) * granule
@@ -363,3 +467,51 @@ class _SeriesRecorder:
                 1000.0 * int(counts[C.TLB_MISSES + index]) / accesses
             )
         return summary
+
+
+@dataclass
+class StretchTotals:
+    """Epoch costs summed over the run: tier latency averaged over the tier's accesses,
+    utilisation over time."""
+
+    compute_ns: float = 0.0
+    translation_ns: float = 0.0
+    walk_cycles: float = 0.0
+    fault_ns: float = 0.0
+    memory_ns: float = 0.0
+    runtime_ns: float = 0.0
+    latency_sum: list[float] = field(default_factory=list)
+    accesses: list[float] = field(default_factory=list)
+    busy_ns: list[float] = field(default_factory=list)
+
+    def add(self, costs: StretchCosts) -> None:
+        self.compute_ns += costs.compute_ns
+        self.translation_ns += costs.translation_ns
+        self.walk_cycles += costs.walk_cycles
+        self.fault_ns += costs.fault_ns
+        self.memory_ns += costs.memory_ns
+        self.runtime_ns += costs.runtime_ns
+        tiers = len(costs.tier_latency_ns)
+        if not self.accesses:
+            self.latency_sum, self.accesses, self.busy_ns = (
+                [0.0] * tiers,
+                [0.0] * tiers,
+                [0.0] * tiers,
+            )
+        for node in range(tiers):
+            self.latency_sum[node] += costs.tier_latency_ns[node] * costs.tier_accesses[node]
+            self.accesses[node] += costs.tier_accesses[node]
+            self.busy_ns[node] += costs.tier_utilisation[node] * costs.runtime_ns
+
+    def mean(self, idle_latency_ns: tuple[float, ...]) -> StretchCosts:
+        """The run as one stretch (for the summary's per-tier figures)."""
+        latency = tuple(
+            s / n if n else idle
+            for s, n, idle in zip(self.latency_sum, self.accesses, idle_latency_ns, strict=True)
+        )
+        runtime = self.runtime_ns
+        utilisation = tuple(busy / runtime if runtime else 0.0 for busy in self.busy_ns)
+        return StretchCosts(
+            self.compute_ns, self.translation_ns, self.walk_cycles, self.fault_ns,
+            self.memory_ns, runtime, latency, utilisation, tuple(self.accesses),
+        )  # fmt: skip

@@ -21,6 +21,8 @@ from pydantic import (
 )
 
 from pagelab.memory.ageing import AgeingSpec
+from pagelab.policies import TieringSpec
+from pagelab.policies.first_touch import FirstTouchSpec
 from pagelab.units import Bytes, PageSize, page_size_bytes
 from pagelab.workloads.spec import WorkloadSpec
 
@@ -97,13 +99,42 @@ class WalkCacheSpec(_Frozen):
         return self
 
 
+class LoadedLatencySpec(_Frozen):
+    """How a tier's latency rises with the bandwidth demanded of it.
+
+    With ``u`` = demanded bandwidth / ``bandwidth_gbps`` over an epoch, latency is
+    ``idle × (1 + c_frac · u / (1 − u))`` below ``u_sat`` and ``saturated_factor × idle``
+    from there (an M/M/1-like fit to measured loaded-latency curves; docs/presets.md).
+    """
+
+    c_frac: float = Field(default=0.12, ge=0.0, le=10.0)
+    u_sat: float = Field(default=0.85, gt=0.0, lt=1.0)
+    saturated_factor: float = Field(default=2.5, ge=1.0, le=100.0)
+
+
 class TierSpec(_Frozen):
-    """A memory node: DRAM, remote-socket or CXL memory."""
+    """A memory node: local DRAM, remote-socket DRAM or a CXL expander.
+
+    ``preset`` (see ``pagelab.presets.TIER_PRESETS``) fills every field left out; without
+    one, ``idle_latency_ns`` and ``bandwidth_gbps`` are required.
+    """
 
     name: str = Field(min_length=1, max_length=32)
-    capacity_bytes: Bytes = Field(default=1 << 40, ge=1 << 20)
-    idle_latency_ns: float = Field(gt=0.0, le=100_000.0)
-    bandwidth_gbps: float = Field(gt=0.0, le=100_000.0)
+    preset: str | None = Field(default=None, min_length=1, max_length=64)
+    capacity_bytes: Bytes | None = Field(default=None, ge=1 << 20)
+    idle_latency_ns: float | None = Field(default=None, gt=0.0, le=100_000.0)
+    bandwidth_gbps: float | None = Field(default=None, gt=0.0, le=100_000.0)
+    loaded_latency: LoadedLatencySpec | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> TierSpec:
+        if self.preset is None and (self.idle_latency_ns is None or self.bandwidth_gbps is None):
+            raise ValueError("a tier without a preset needs idle_latency_ns and bandwidth_gbps")
+        return self
+
+
+MAX_TIERS = 4
+"""Tiers a machine may have: a page's tier is kept in two bits."""
 
 
 class LlcSpec(_Frozen):
@@ -127,10 +158,18 @@ class LlcSpec(_Frozen):
 
 
 class CpuSpec(_Frozen):
-    """Cost model of the core: everything that is not translation or memory."""
+    """Cost model of the core: everything that is not translation or memory.
+
+    ``memory_parallelism`` is how many memory accesses are in flight at once: 1 (default)
+    charges every access that reaches memory its whole latency, as a chain of dependent
+    loads would; a streaming kernel on one core keeps about 10 misses in flight (its line
+    fill buffers), several cores sharing a tier proportionally more. It divides memory time
+    and so raises the bandwidth demanded of each tier.
+    """
 
     frequency_ghz: float = Field(default=3.0, gt=0.0, le=10.0)
     cycles_per_access: float = Field(default=1.0, ge=0.0, le=1000.0)
+    memory_parallelism: float = Field(default=1.0, ge=1.0, le=4096.0)
 
 
 Granule = Literal["4K", "16K", "64K"]
@@ -158,6 +197,8 @@ class MachineSpec(_Frozen):
     """A machine: a preset (``skylake`` unless named), with any field given here replacing
     the preset's.
     ``llc: "none"`` removes the preset's last-level cache, so every access reaches memory.
+    ``tiers`` lists the memory nodes, fastest first (at most four); the first is the node
+    the CPU is on.
     ``ageing`` is how the machine's memory was used before the run (a profile name, or an
     object of parameters; ``fresh`` unless given): it decides how fragmented each tier is.
     """
@@ -168,7 +209,7 @@ class MachineSpec(_Frozen):
     granules: list[Granule] | None = Field(default=None, min_length=1, max_length=3)
     contiguous_pte: bool | None = None
     pte_coalescing: Literal[1, 2, 4, 8] | None = None
-    tiers: list[TierSpec] | None = Field(default=None, min_length=1, max_length=1)
+    tiers: list[TierSpec] | None = Field(default=None, min_length=1, max_length=MAX_TIERS)
     llc: LlcSpec | Literal["none"] | None = None
     cpu: CpuSpec | None = None
     ageing: Ageing | None = None
@@ -240,6 +281,21 @@ class CompactionCostSpec(_Frozen):
     scan_ns_per_4k: float = Field(default=20.0, ge=0.0, le=1e6)
 
 
+class MigrationCostSpec(_Frozen):
+    """What moving a folio between tiers costs: a fixed part per folio plus the copy.
+
+    Defaults fit batched ``move_pages`` on a two-socket Zen 3 EPYC: 4 KiB pages at
+    3.73 GB/s (≈1.1 µs each, fixed costs dominating) and 2 MiB THPs at 10.7 GB/s (≈196 µs):
+    720 ns per folio plus copying at 10.7 GB/s gives both.
+    """
+
+    fixed_ns: float = Field(default=720.0, ge=0.0, le=1e9)
+    copy_gb_per_s: float = Field(default=10.7, gt=0.0, le=10_000.0)
+
+    def ns(self, folios: int, moved_bytes: int) -> float:
+        return folios * self.fixed_ns + moved_bytes / self.copy_gb_per_s
+
+
 class ThpDepositSpec(_Frozen):
     """Which anonymous THPs deposit page tables for a later split.
 
@@ -294,6 +350,10 @@ class PolicySpec(_Frozen):
     ``vm.compaction_proactiveness`` (0 off, default 20). ``superpageblocks`` switches on the
     1 GiB superpageblock steering RFC (unmovable allocations kept in already-tainted 1 GiB
     blocks).
+
+    Tiering: ``tiering`` places new pages and moves them between ``machine.tiers``
+    (``{"name": "first_touch"}`` by default; see ``pagelab.policies``); ``migration_cost``
+    prices each move.
     """
 
     base_page: Literal["4K", "16K", "64K"] = "4K"
@@ -310,6 +370,8 @@ class PolicySpec(_Frozen):
     superpageblocks: bool = False
     fault_cost: FaultCostSpec = FaultCostSpec()
     compaction_cost: CompactionCostSpec = CompactionCostSpec()
+    tiering: TieringSpec = FirstTouchSpec()
+    migration_cost: MigrationCostSpec = MigrationCostSpec()
 
     @property
     def any_thp(self) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from pagelab._kernels import access, lru, pagetable, regions
+from pagelab._kernels import access, lru, pagetable, placement, regions
 from pagelab._kernels import counters as C
 from pagelab.address_space import MappedVma, map_vmas
 from pagelab.errors import PagelabError
@@ -33,6 +33,8 @@ commits a page of them only when it is first written, so they grow without copie
 simulator's memory follows what is mapped."""
 INITIAL_REGIONS = 1024
 """Room for regions at the start; it doubles when the kernel needs more."""
+HINT_RECORDS = 1 << 16
+"""NUMA hint faults recorded between two looks of the policy; more are counted, not kept."""
 _CLASSES = (("data", "all"), ("instruction", "all"))
 
 
@@ -189,6 +191,14 @@ class Translator:
         self.row_keys = np.zeros(INITIAL_REGIONS, dtype=np.int64)
         self.row_touched = np.zeros(INITIAL_REGIONS * regions.WORDS_PER_REGION, dtype=np.int64)
         self.row_accesses = np.zeros(INITIAL_REGIONS, dtype=np.int64)
+        self.row_tiers = np.zeros(INITIAL_REGIONS * regions.TIER_WORDS_PER_REGION, np.int64)
+        self.row_young = np.zeros(INITIAL_REGIONS * regions.WORDS_PER_REGION, dtype=np.int64)
+        self.row_hint = np.zeros(INITIAL_REGIONS * regions.WORDS_PER_REGION, dtype=np.int64)
+        self.hints = np.zeros(2 * HINT_RECORDS, dtype=np.int64)
+        self.placement = placement.first_touch(len(machine.tiers))
+        # What the access path tracks for tiering (``access.TRACK_*``); a policy adds what
+        # it reads.
+        self.tracking = access.TRACK_TIERS if len(machine.tiers) > 1 else 0
 
         llc = machine.llc
         if llc is None:
@@ -209,6 +219,7 @@ class Translator:
         self.state[C.STATE_PTES_CAP] = self.ptes.shape[0] >> geometry.fanout_bits
         self.state[C.STATE_ROWS_CAP] = INITIAL_REGIONS
         self.state[[C.STATE_LAST_REGION, C.STATE_LAST_PAGE, C.STATE_LAST_LINE]] = -1
+        self.tlb_slots = base  # the TLBs' and walk caches' slots come first in ``words``
 
     def _vma_tables(self, vmas: list[MappedVma]) -> tuple[I64, I64]:
         """The kernel's flat VMA table (rows sorted by pid, then start) and per-pid ranges."""
@@ -240,6 +251,7 @@ class Translator:
         position = start
         while position < end:
             simulated_from = position
+            memory_before = int(self.counts[C.MEMORY_ACCESSES])
             position, status = access.simulate_accesses(
                 chunk.address, chunk.kind, chunk.pid, position, end,
                 self.counts, self.state,
@@ -252,8 +264,15 @@ class Translator:
                 self.hash_keys, self.hash_rows, self.row_keys, self.row_touched, self.row_accesses,
                 self.llc_base, self.llc_sets, self.llc_ways, self.line_shift,
                 *self.memory.arrays, self.moves,
+                self.placement, self.row_tiers, self.row_young, self.row_hint, self.hints,
+                self.tracking,
             )  # fmt: skip
             self._count_kinds(chunk, simulated_from, position)
+            if not self.tracking & access.TRACK_TIERS:
+                # One tier: every access that reached memory reached it.
+                self.counts[C.TIER_MEMORY_ACCESSES] += (
+                    self.counts[C.MEMORY_ACCESSES] - memory_before
+                )
             if status == C.NEED_TABLES:
                 raise PagelabError(
                     "the simulated page tables outgrow the simulator's bound "
@@ -298,6 +317,9 @@ class Translator:
             self.row_keys = np.concatenate((self.row_keys, np.zeros(rows, dtype=np.int64)))
             self.row_touched = np.concatenate((self.row_touched, np.zeros_like(self.row_touched)))
             self.row_accesses = np.concatenate((self.row_accesses, np.zeros(rows, np.int64)))
+            self.row_tiers = np.concatenate((self.row_tiers, np.zeros_like(self.row_tiers)))
+            self.row_young = np.concatenate((self.row_young, np.zeros_like(self.row_young)))
+            self.row_hint = np.concatenate((self.row_hint, np.zeros_like(self.row_hint)))
             self.state[C.STATE_ROWS_CAP] = 2 * rows
         if self.state[C.STATE_ROWS_USED] + 1 >= self.hash_keys.shape[0] >> 1:
             size = 2 * self.hash_keys.shape[0]
@@ -306,6 +328,16 @@ class Translator:
             regions.rebuild(
                 self.hash_keys, self.hash_rows, self.row_keys, int(self.state[C.STATE_ROWS_USED])
             )
+
+    def flush_tlb(self) -> None:
+        """Drop every TLB and walk-cache entry (a full flush, as a shootdown of more than a
+        few pages does)."""
+        self.words[: self.tlb_slots] = lru.EMPTY
+        self.state[C.STATE_LAST_PAGE] = -1
+
+    def tier_at(self, row: int, address: int) -> int:
+        """The tier holding ``address`` of region row ``row``."""
+        return int(regions.tier_of(self.row_tiers, row, (address >> 12) & 511))
 
     @property
     def rows_used(self) -> int:

@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from pagelab._kernels import counters as C
 from pagelab._kernels import lru, pagetable, regions
+from pagelab._kernels import placement as P
 from pagelab._kernels.config import at, inline_kernel, kernel
 from pagelab.memory import _buddy, _migrate
 from pagelab.memory.layout import (
@@ -22,6 +23,8 @@ from pagelab.memory.layout import (
     N_CONTIG_PAGES_MIGRATED,
     N_CONTIG_PAGES_SCANNED,
     N_MAX_ORDER,
+    N_WMARK_LOW,
+    N_WMARK_MIN,
 )
 
 I64 = npt.NDArray[np.int64]
@@ -50,6 +53,12 @@ VMA_WAKE_KCOMPACTD = 4  # a failed THP allocation wakes kcompactd
 PID_FIRST_VMA = 0
 PID_VMA_COUNT = 1
 PID_WIDTH = 2
+HUGE_SIZE_ID = 4  # pagelab.units.PAGE_SIZES.index("2M"): folios this size or larger are huge
+# What the per-access path keeps for tiering (``tracking`` bits), each only when a run needs
+# it: a single-tier run pays for none of it.
+TRACK_TIERS = 1  # the tier of each access that reaches memory (more than one tier)
+TRACK_YOUNG = 2  # accessed bits set by page walks (DAMON, CLOCK demotion)
+TRACK_HINTS = 4  # NUMA hint faults on walks to inaccessible PTEs (tpp)
 
 
 @inline_kernel
@@ -156,20 +165,27 @@ def _alloc_huge(
     nodes: I64,
     moves: I64,
     counts: I64,
+    first_node: int,
     order: int,
     direct: bool,
 ) -> int:
-    """A THP's frames: the buddy's block of ``order`` on the first node (every node when
-    ``direct``), after direct compaction when ``direct`` and none is free; above
-    MAX_PAGE_ORDER a contiguous-range search, migrating only when ``direct``. The first pfn,
-    or -1; the work done is counted as the fault's stall."""
-    for node in range(nodes.shape[0] if direct else 1):
+    """A THP's frames: the buddy's block of ``order`` on ``first_node`` (then the others
+    when ``direct``: THP allocations stay on the preferred node unless they may reclaim, as
+    ``alloc_pages_mpol`` does), after direct compaction when ``direct`` and none is free;
+    above MAX_PAGE_ORDER a contiguous-range search, migrating only when ``direct``. The node
+    that gave the frames, or -1; the work done is counted as the fault's stall."""
+    # The fast path needs the low watermark; a fault that may reclaim goes down to min.
+    mark = N_WMARK_MIN if direct else N_WMARK_LOW
+    for step in range(nodes.shape[0] if direct else 1):
+        node = _fallback_node(first_node, step)
         migrated, scanned = _work_done(nodes, node)
         if order > nodes[node, N_MAX_ORDER]:
             pfn = _migrate.contig_alloc(
                 frame_bits, pageblocks, free_index, nodes, moves, node, order, CLASS_MOVABLE,
                 direct,
             )  # fmt: skip
+        elif not _buddy.watermark_ok(nodes, node, order, nodes[node, mark]):
+            pfn = -1  # too little free memory: compaction cannot help, reclaim would
         else:
             pfn = _buddy.alloc(frame_bits, pageblocks, free_index, nodes, node, order,
                                CLASS_MOVABLE)  # fmt: skip
@@ -184,8 +200,17 @@ def _alloc_huge(
         counts[C.STALL_PAGES_MIGRATED] += migrated_after - migrated
         counts[C.STALL_PAGES_SCANNED] += scanned_after - scanned
         if pfn >= 0:
-            return pfn
+            return node
     return -1
+
+
+@inline_kernel
+def _fallback_node(first_node: int, step: int) -> int:
+    """The ``step``-th node to try for an allocation preferring ``first_node``: that node,
+    then the others in order (the fast tier first)."""
+    if step == 0:
+        return first_node
+    return step - 1 if step - 1 < first_node else step
 
 
 @kernel
@@ -194,19 +219,37 @@ def _alloc_pages(
     pageblocks: npt.NDArray[np.int16],
     free_index: npt.NDArray[np.uint64],
     nodes: I64,
+    first_node: int,
     order: int,
     mobility: int,
     count: int,
-) -> bool:
-    """``count`` blocks of ``order`` from the first node that has them, as first touch and
-    the zonelist give them; False when every node is out of memory."""
-    node = 0
+) -> int:
+    """``count`` blocks of ``order``, each from the first node that has one, trying
+    ``first_node`` and then the others as the zonelist does; the node of the last block (or
+    ``first_node`` when ``count`` is 0), or -1 when every node is out of memory.
+
+    As ``get_page_from_freelist``: a first pass takes only nodes above their low watermark,
+    a second (the slow path) those above min. Reclaim is not modelled, so a last pass takes
+    whatever is free."""
+    node = first_node
     for _ in range(count):
-        while _buddy.alloc(frame_bits, pageblocks, free_index, nodes, node, order, mobility) < 0:
-            node += 1
-            if node == nodes.shape[0]:
-                return False
-    return True
+        node = -1
+        for mark in (N_WMARK_LOW, N_WMARK_MIN, -1):
+            for step in range(nodes.shape[0]):
+                candidate = _fallback_node(first_node, step)
+                if mark >= 0 and not _buddy.watermark_ok(
+                    nodes, candidate, order, nodes[candidate, mark]
+                ):
+                    continue
+                if _buddy.alloc(frame_bits, pageblocks, free_index, nodes, candidate, order,
+                                mobility) >= 0:  # fmt: skip
+                    node = candidate
+                    break
+            if node >= 0:
+                break
+        if node < 0:
+            return -1
+    return node
 
 
 @kernel
@@ -229,6 +272,9 @@ def _fault(
     free_index: npt.NDArray[np.uint64],
     nodes: I64,
     moves: I64,
+    placement: I64,
+    row_tiers: I64,
+    row: int,
 ) -> tuple[int, int]:
     """Map ``va`` with the largest mapping kind that fits; returns (leaf level, leaf entry).
 
@@ -236,9 +282,11 @@ def _fault(
     (a kernel page may overhang the VMA's edge: the whole page is allocated, but only the
     part inside the VMA is mapped), every page-table entry it maps is none, and physical
     memory gives its frames: a THP's allocation may fail (counted as a fallback, the next
-    smaller kind is tried), a base page's only when every node is full. New page-table pages
-    and deposits take unmovable pages. Returns (0, 0) when nothing fits and (0, -1) when
-    memory is exhausted.
+    smaller kind is tried), a base page's only when every node is full. The folio goes to
+    the node ``placement`` prefers (``_kernels.placement``), else the next with room; its
+    tier is recorded in region row ``row`` (the region of ``va``) and, for an upper-level
+    leaf, in the leaf. New page-table pages and deposits take unmovable pages, on the first
+    node with room. Returns (0, 0) when nothing fits and (0, -1) when memory is exhausted.
     """
     fanout_mask = (1 << fanout_bits) - 1
     vma_row = vma * VMA_WIDTH
@@ -272,33 +320,104 @@ def _fault(
         if not at_pte_level and not _none(upper, first_slot, last_slot):
             continue
         order = kinds[k + KIND_ORDER]
+        block_shift = kinds[k + KIND_BLOCK_SHIFT]
+        first_node = P.preferred_node(placement, vma_start, map_start, block_shift)
         if kinds[k + KIND_NEEDS_THP]:
             counts[C.THP_ATTEMPTS + folio_size] += 1
             direct = vma_flags & VMA_DIRECT_COMPACT != 0
-            if _alloc_huge(frame_bits, pageblocks, free_index, nodes, moves, counts, order,
-                           direct) < 0:  # fmt: skip
+            node = _alloc_huge(frame_bits, pageblocks, free_index, nodes, moves, counts,
+                               first_node, order, direct)  # fmt: skip
+            if node < 0:
                 counts[C.THP_FALLBACKS + folio_size] += 1
                 if vma_flags & VMA_WAKE_KCOMPACTD:
                     counts[C.KCOMPACTD_WAKES] += 1
                 continue
-        elif not _alloc_pages(frame_bits, pageblocks, free_index, nodes, order, CLASS_MOVABLE, 1):
-            return 0, -1
+        else:
+            node = _alloc_pages(frame_bits, pageblocks, free_index, nodes, first_node, order,
+                                CLASS_MOVABLE, 1)  # fmt: skip
+            if node < 0:
+                return 0, -1
         deposit = kinds[k + KIND_DEPOSIT] if vma_flags & VMA_ANONYMOUS else 0
         new_tables = used[0] + used[1] - tables_before + deposit
-        if not _alloc_pages(frame_bits, pageblocks, free_index, nodes, 0, CLASS_UNMOVABLE,
-                            new_tables):  # fmt: skip
+        if _alloc_pages(frame_bits, pageblocks, free_index, nodes, 0, 0, CLASS_UNMOVABLE,
+                        new_tables) < 0:  # fmt: skip
             return 0, -1
         leaf = pagetable.leaf_entry(kinds[k + KIND_TLB_SIZE], folio_size)
         if at_pte_level:
             ptes[first_slot:last_slot] = leaf
         else:
+            leaf |= node << pagetable.TIER_SHIFT
             upper[first_slot:last_slot] = leaf
+        if block_shift >= regions.REGION_SHIFT:
+            regions.set_tiers(row_tiers, row, 0, 512, node)
+        else:
+            first_page = (map_start >> 12) & 511
+            regions.set_tiers(row_tiers, row, first_page,
+                              first_page + ((map_end - map_start) >> 12), node)  # fmt: skip
         counts[C.FAULTS] += 1
         counts[C.FAULTS_BY_SIZE + folio_size] += 1
         counts[C.RESIDENT_BYTES + folio_size] += block_bytes
+        counts[C.TIER_RESIDENT_BYTES + node] += block_bytes
         counts[C.DEPOSIT_TABLES] += deposit
         return target, leaf
     return 0, 0
+
+
+@kernel
+def _new_row_tiers(
+    upper: I64,
+    ptes: npt.NDArray[np.uint8],
+    roots: I64,
+    pid: int,
+    va: int,
+    level_shift: I64,
+    fanout_bits: int,
+    row_tiers: I64,
+    row: int,
+) -> None:
+    """A new region row inside a huge page mapped before takes that page's tier (a region
+    is first touched before any PTE-level folio in it is faulted)."""
+    leaf_level, entry = pagetable.walk(upper, ptes, roots, pid, va, level_shift, fanout_bits)
+    if entry & 3 == pagetable.LEAF and leaf_level < level_shift.shape[0] - 1:
+        word = np.int64(regions.TIER_PATTERN) * pagetable.tier_of_leaf(entry)
+        base = row * regions.TIER_WORDS_PER_REGION
+        row_tiers[base : base + regions.TIER_WORDS_PER_REGION] = word
+
+
+@inline_kernel
+def _walked(
+    row_young: I64,
+    row_hint: I64,
+    hints: I64,
+    hints_used: int,
+    hint_room: int,
+    counts: I64,
+    row: int,
+    va: int,
+    entry: int,
+    tracking: int,
+) -> int:
+    """A page walk loaded ``va``'s translation: set its accessed bit, and take a NUMA hint
+    fault if its PTE was made inaccessible (a huge page's whole region is then accessible
+    again); each as ``tracking`` asks. Returns the hint records in use."""
+    page = (va >> 12) & 511
+    word = (row << 3) + (page >> 6)
+    bit = np.int64(1) << (page & 63)
+    if tracking & TRACK_YOUNG:
+        row_young[at(word)] |= bit
+    if tracking & TRACK_HINTS and row_hint[at(word)] & bit:
+        if pagetable.folio_size_of(entry) >= HUGE_SIZE_ID:
+            row_hint[row << 3 : (row + 1) << 3] = 0
+        else:
+            row_hint[at(word)] &= ~bit
+        counts[C.HINT_FAULTS] += 1
+        if hints_used < hint_room:
+            hints[2 * hints_used] = row
+            hints[2 * hints_used + 1] = page
+            hints_used += 1
+        else:
+            counts[C.HINTS_DROPPED] += 1
+    return hints_used
 
 
 @kernel
@@ -342,6 +461,12 @@ def simulate_accesses(
     free_index: npt.NDArray[np.uint64],
     nodes: I64,
     moves: I64,
+    placement: I64,
+    row_tiers: I64,
+    row_young: I64,
+    row_hint: I64,
+    hints: I64,
+    tracking: int,
 ) -> tuple[int, int]:
     """Simulate accesses ``start`` to ``end``; returns (next index, status).
 
@@ -352,6 +477,13 @@ def simulate_accesses(
     slot ``llc_base``. Page tables are ``upper`` and ``ptes`` (see ``pagetable``); physical
     memory is ``frame_bits``, ``pageblocks``, ``free_index`` and ``nodes`` (see
     ``pagelab.memory``), with ``moves`` an (empty) buffer for migration records.
+
+    Tiering: new folios go where ``placement`` says; per 4 KiB page, region rows keep the tier
+    holding it (``row_tiers``), its accessed bit (``row_young``, set when a page walk loads
+    the translation, as hardware sets it) and whether its PTE is made inaccessible
+    (``row_hint``): the walk that finds it takes a NUMA hint fault, recorded in ``hints`` as
+    (row, page) pairs. Every access that reaches memory is counted against its page's tier.
+    ``tracking`` (``TRACK_*`` bits) says which of these the run needs.
 
     A status other than DONE stops at an access that needs Python: more table or region room
     (call again after growing: the access runs again, its TLB misses undone and its region
@@ -373,6 +505,14 @@ def simulate_accesses(
     last_page = state[C.STATE_LAST_PAGE]
     now = state[C.STATE_CLOCK]
     last_line = state[C.STATE_LAST_LINE]
+    tier = state[C.STATE_LAST_TIER]
+    hints_used = state[C.STATE_HINTS_USED]
+    hint_room = hints.shape[0] >> 1
+    track_tiers = tracking & TRACK_TIERS != 0
+    track_walks = tracking & (TRACK_YOUNG | TRACK_HINTS) != 0
+    # Without an LLC every access reaches memory: accesses are counted against their tier in
+    # runs, when the page (and so perhaps the tier) changes, not one by one.
+    run_start = start
     touched = 0
     memory_accesses = 0
     status = C.DONE
@@ -396,6 +536,9 @@ def simulate_accesses(
                 last_row = regions.find_or_add(hash_keys, hash_rows, row_keys, rows_used, key)
                 if last_row == rows_used:
                     rows_used += 1
+                    if track_tiers:
+                        _new_row_tiers(upper, ptes, roots, pid, va, level_shift, fanout_bits,
+                                       row_tiers, last_row)  # fmt: skip
                 last_region = key
             now += 1
 
@@ -440,7 +583,7 @@ def simulate_accesses(
                     leaf_level, entry = _fault(
                         va, pid, vma, counts, state[0:2], upper, ptes, roots, level_tables,
                         level_shift, fanout_bits, vmas, kinds, frame_bits, pageblocks,
-                        free_index, nodes, moves,
+                        free_index, nodes, moves, placement, row_tiers, last_row,
                     )  # fmt: skip
                     if entry <= 0:
                         status = C.NO_MAPPING if entry == 0 else C.OUT_OF_MEMORY
@@ -449,6 +592,9 @@ def simulate_accesses(
                 counts[C.WALK_REFERENCES] += _walk_cost(
                     words, stamps, rows, walk_row0, now, leaf_level, va, pid
                 )
+                if track_walks:
+                    hints_used = _walked(row_young, row_hint, hints, hints_used, hint_room,
+                                         counts, last_row, va, entry, tracking)  # fmt: skip
                 mapping_size = pagetable.tlb_size_of(entry)
                 hit_level = n_levels
 
@@ -475,6 +621,11 @@ def simulate_accesses(
             if row_touched[at(word_index)] & bit == 0:
                 row_touched[at(word_index)] |= bit
                 touched += 1
+            if track_tiers:
+                if llc_sets == 0:
+                    counts[at(C.TIER_MEMORY_ACCESSES + tier)] += i - run_start
+                    run_start = i
+                tier = regions.tier_of(row_tiers, last_row, page)
         else:
             now += 1
 
@@ -493,6 +644,8 @@ def simulate_accesses(
                     line_word = line_key << 4
                     lru.insert(words, stamps, line_base, llc_ways, line_word, now)
                     memory_accesses += 1
+                    if track_tiers:
+                        counts[at(C.TIER_MEMORY_ACCESSES + tier)] += 1
                 last_line = line_key
         i += 1
 
@@ -502,6 +655,10 @@ def simulate_accesses(
     state[C.STATE_LAST_PAGE] = last_page
     state[C.STATE_CLOCK] = now
     state[C.STATE_LAST_LINE] = last_line
+    state[C.STATE_LAST_TIER] = tier
+    if track_tiers and llc_sets == 0:
+        counts[C.TIER_MEMORY_ACCESSES + tier] += i - run_start
+    state[C.STATE_HINTS_USED] = hints_used
     counts[C.TOUCHED_PAGES] += touched
     counts[C.MEMORY_ACCESSES] += memory_accesses
     counts[C.LLC_MISSES] += memory_accesses

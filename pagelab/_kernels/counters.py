@@ -24,7 +24,12 @@ THP_FALLBACKS = THP_ATTEMPTS + SIZES  # + folio size id: of those, failed (a sma
 STALL_PAGES_MIGRATED = THP_FALLBACKS + SIZES
 STALL_PAGES_SCANNED = STALL_PAGES_MIGRATED + 1
 KCOMPACTD_WAKES = STALL_PAGES_SCANNED + 1  # failed THP faults whose defrag mode wakes kcompactd
-COUNT = KCOMPACTD_WAKES + 1
+TIERS = 4  # memory tiers (spec.MAX_TIERS)
+TIER_MEMORY_ACCESSES = KCOMPACTD_WAKES + 1  # + tier: accesses that reached that tier's memory
+TIER_RESIDENT_BYTES = TIER_MEMORY_ACCESSES + TIERS  # + tier: workload bytes held there
+HINT_FAULTS = TIER_RESIDENT_BYTES + TIERS  # NUMA hint faults taken (tpp)
+HINTS_DROPPED = HINT_FAULTS + 1  # hint faults the policy's buffer had no room to record
+COUNT = HINTS_DROPPED + 1
 
 # Slots of the access kernel's ``state`` array: what it keeps between calls. The first two
 # are the tables taken from each page-table pool (``pagetable.USED_UPPER`` / ``USED_PTES``).
@@ -39,7 +44,9 @@ STATE_LAST_ROW = 7
 STATE_LAST_PAGE = 8
 STATE_CLOCK = 9
 STATE_LAST_LINE = 10
-STATE_WIDTH = 11
+STATE_LAST_TIER = 11  # tier of STATE_LAST_PAGE's page
+STATE_HINTS_USED = 12  # hint-fault records in the policy's buffer
+STATE_WIDTH = 13
 
 # Kernel status codes, returned beside the index of the first access not yet simulated.
 DONE = 0

@@ -7,6 +7,9 @@ entry one level above the PTE level points into ``ptes``, any other into ``upper
 ``n`` of a pool occupies ``pool[n << fanout_bits : (n + 1) << fanout_bits]``; level 0 is the
 top table (PGD).
 
+An upper-level leaf (a huge page) also keeps the tier holding its folio, at ``TIER_SHIFT``; a
+PTE-level folio's tier is in its region row (``regions``), which always exists for it.
+
 PTE tables are nearly all of a large footprint's tables, so a byte per entry keeps the
 simulator's page tables at an eighth of the simulated bytes.
 """
@@ -23,6 +26,7 @@ LEAF = 2
 SIZE_BITS = 3  # a size id (pagelab.units.PAGE_SIZES) in 3 bits
 USED_UPPER = 0  # slots of the ``used`` array: tables taken from each pool
 USED_PTES = 1
+TIER_SHIFT = 8  # an upper-level leaf keeps the tier holding its folio in bits 8-9
 
 
 @inline_kernel
@@ -38,6 +42,11 @@ def tlb_size_of(entry: int) -> int:
 @inline_kernel
 def folio_size_of(entry: int) -> int:
     return (entry >> (2 + SIZE_BITS)) & ((1 << SIZE_BITS) - 1)
+
+
+@inline_kernel
+def tier_of_leaf(entry: int) -> int:
+    return (entry >> TIER_SHIFT) & 3
 
 
 @inline_kernel

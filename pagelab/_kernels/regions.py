@@ -1,4 +1,6 @@
-"""Per-2MiB-region bookkeeping: which 4 KiB pages were touched and how often the region was hit.
+"""Per-2MiB-region bookkeeping: which 4 KiB pages were touched and how often the region was hit,
+and what tiering needs per 4 KiB page: the tier holding it, its accessed ("young") bit and
+whether its PTE is made inaccessible for a NUMA hint fault.
 
 An open-addressing hash (linear probing) maps a region key ``pid << 27 | va >> 21`` to a row;
 rows never move, so the hash can be rebuilt larger without touching them.
@@ -13,6 +15,8 @@ from pagelab._kernels.config import at, inline_kernel, kernel
 
 REGION_SHIFT = 21
 WORDS_PER_REGION = 8  # 512 bits, one per 4 KiB page of the region
+TIER_WORDS_PER_REGION = 16  # 2 bits per 4 KiB page: the tier holding it
+TIER_PATTERN = 0x5555555555555555  # × tier: every 2-bit field of a word set to the tier
 _GOLDEN = -7046029254386353131  # 0x9E3779B97F4A7C15 as int64: Fibonacci hashing
 
 
@@ -52,6 +56,31 @@ def find_or_add(
 
 
 @kernel
+def find_row(hash_keys: npt.NDArray[np.int64], hash_rows: npt.NDArray[np.int64], key: int) -> int:
+    """Row of region ``key``, or -1 when no page of that region was ever touched."""
+    mask = hash_keys.shape[0] - 1
+    slot = home_slot(key, mask)
+    while True:
+        stored = hash_keys[slot]
+        if stored == key:
+            return int(hash_rows[slot])
+        if stored == -1:
+            return -1
+        slot = (slot + 1) & mask
+
+
+@kernel
+def find_rows(
+    hash_keys: npt.NDArray[np.int64], hash_rows: npt.NDArray[np.int64], keys: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """``find_row`` of every key."""
+    rows = np.empty(keys.shape[0], dtype=np.int64)
+    for i in range(keys.shape[0]):
+        rows[i] = find_row(hash_keys, hash_rows, keys[i])
+    return rows
+
+
+@kernel
 def rebuild(
     hash_keys: npt.NDArray[np.int64],
     hash_rows: npt.NDArray[np.int64],
@@ -67,3 +96,21 @@ def rebuild(
             slot = (slot + 1) & mask
         hash_keys[slot] = key
         hash_rows[slot] = row
+
+
+@inline_kernel
+def tier_of(row_tiers: npt.NDArray[np.int64], row: int, page: int) -> int:
+    """Tier of 4 KiB page ``page`` (0..511) of region row ``row``."""
+    word = row_tiers[at((row << 4) + (page >> 5))]
+    return int((word >> ((page & 31) << 1)) & 3)
+
+
+@inline_kernel
+def set_tiers(
+    row_tiers: npt.NDArray[np.int64], row: int, first_page: int, end_page: int, tier: int
+) -> None:
+    """Record ``tier`` for pages ``[first_page, end_page)`` of region row ``row``."""
+    for page in range(first_page, end_page):
+        slot = (row << 4) + (page >> 5)
+        shift = (page & 31) << 1
+        row_tiers[slot] = (row_tiers[slot] & ~(np.int64(3) << shift)) | (np.int64(tier) << shift)

@@ -111,7 +111,11 @@ N_FREE_BLOCKS = 48  # + migratetype * ORDERS_CAP + order
 # + migratetype * ORDERS_CAP + order: the pageblock (from the node's first) of that free
 # list's last head insertion, or -1; the allocator takes from there first (``_buddy``).
 N_RECENT_PB = N_FREE_BLOCKS + MIGRATETYPES * ORDERS_CAP
-NODE_WIDTH = N_RECENT_PB + MIGRATETYPES * ORDERS_CAP
+# The pageblock (from the node's first) where the next search for a movable block to release
+# starts (``_release``): tier migration frees its source frames round-robin over the node.
+N_RELEASE_PB = N_RECENT_PB + MIGRATETYPES * ORDERS_CAP
+N_RELEASED = N_RELEASE_PB + 1  # blocks released by tier migration (cumulative)
+NODE_WIDTH = N_RELEASED + 1
 
 STATISTICS = {
     "alloc_success": N_ALLOC_SUCCESS,

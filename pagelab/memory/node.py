@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from pagelab.memory import _buddy, _fragmentation, _migrate
+from pagelab.memory import _buddy, _fragmentation, _migrate, _release
 from pagelab.memory.layout import (
     CLASS_MOVABLE,
     CLASS_PINNED,
@@ -206,6 +206,12 @@ class PhysicalMemory:
         self._order(order, 62)
         self._block(node, pfn, order)
         _buddy.free(*self.arrays, node, pfn, order, self._class(mobility))
+
+    def release_movable(self, node: int, order: int) -> int:
+        """Free some in-use movable block of ``order`` (what a migrated folio leaves behind,
+        see ``_release``); its pfn, or -1 when the node holds none."""
+        self._order(order, self.max_page_order)
+        return int(_release.release_movable(*self.arrays, self._node(node), order))
 
     def pin(self, node: int, pfn: int, order: int) -> None:
         """Pin an in-use movable block: migration can no longer move it."""

@@ -44,12 +44,27 @@ class ReferenceCounts:
     tables_per_level: list[int] = field(default_factory=list)
     region_accesses: Counter[tuple[int, int]] = field(default_factory=Counter)
     """Accesses per (pid, 2 MiB region base)."""
+    tier_memory_accesses: Counter[int] = field(default_factory=Counter)
+    """Accesses that reached memory, per tier holding their page."""
 
 
 class ReferenceModel:
     """Plays accesses one at a time through TLBs, walk caches, page tables and the LLC."""
 
-    def __init__(self, machine: Machine, plan: MappingPlan, vmas: list[Vma] | None, thp: str):
+    def __init__(
+        self,
+        machine: Machine,
+        plan: MappingPlan,
+        vmas: list[Vma] | None,
+        thp: str,
+        weights: list[int] | None = None,
+    ):
+        """``weights``: weighted interleave over tiers of unlimited room (None: every folio
+        on tier 0)."""
+        self.weights = weights
+        self.node_of_leaf: dict[tuple[int, int, int], int] = {}
+        self.young: set[tuple[int, int]] = set()
+        """(pid, 4 KiB page) of every translation a walk loaded."""
         self.machine = machine
         self.plan = plan
         self.geometry = plan.geometry
@@ -149,8 +164,10 @@ class ReferenceModel:
             ):
                 continue
             leaf = (kind.tlb_size, kind.folio_size)
+            node = self._interleave_node(start, max(block_start, start), block)
             for index in indexes:
                 self.leaves[(pid, kind.leaf_level, index)] = leaf
+                self.node_of_leaf[(pid, kind.leaf_level, index)] = node
             self.counts.faults += 1
             self.counts.deposit_tables += kind.deposit_tables
             self.counts.resident_by_folio[kind.folio_size] = (
@@ -158,6 +175,25 @@ class ReferenceModel:
             )
             return kind.leaf_level, leaf
         raise AssertionError("no mapping fits")
+
+    def _interleave_node(self, vma_start: int, map_start: int, block: int) -> int:
+        """mm/mempolicy.c ``weighted_interleave_nid``: the folio's index from its offset in
+        the VMA, then the node whose running weight total first passes it."""
+        if self.weights is None:
+            return 0
+        ilx = vma_start // block + (map_start - vma_start) // block
+        target = ilx % sum(self.weights)
+        for node, weight in enumerate(self.weights):
+            if target < weight:
+                return node
+            target -= weight
+        raise AssertionError("unreachable")
+
+    def _node_of(self, pid: int, va: int) -> int:
+        found = self._lookup_leaf(pid, va)
+        assert found is not None
+        level = found[0]
+        return self.node_of_leaf[(pid, level, va >> self._shift(level))]
 
     def _walk_references(self, pid: int, va: int, leaf_level: int) -> int:
         def cache_set(level: int) -> list[tuple[int, int]]:
@@ -234,6 +270,7 @@ class ReferenceModel:
             leaf_level, (mapping, _) = found_leaf
             self.counts.walks += 1
             self.counts.walk_references += self._walk_references(pid, va, leaf_level)
+            self.young.add((pid, va >> 12))
             hit_level = len(self.levels)
         for level in range(hit_level):
             self._fill(level, access_class, mapping, pid, va)
@@ -253,4 +290,7 @@ class ReferenceModel:
                 lines.insert(0, (pid, line))
                 del lines[self.llc_ways :]
                 self.counts.llc_misses += 1
+                self.counts.tier_memory_accesses[self._node_of(pid, va)] += 1
+        else:
+            self.counts.tier_memory_accesses[self._node_of(pid, va)] += 1
         self.counts.accesses += 1

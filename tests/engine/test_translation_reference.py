@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from pagelab import translation
+from pagelab._kernels import access, placement
 from pagelab._kernels import counters as C
 from pagelab.machine import resolve_machine
 from pagelab.paging import plan_mappings
@@ -154,3 +155,50 @@ def test_kernel_matches_reference(case: str, room: str, monkeypatch: pytest.Monk
     )
     assert region_accesses == dict(expected.region_accesses)
     assert expected.faults > 50 and expected.walks > expected.faults  # the case did work
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "small-4k-thp",
+        "small-madvise",
+        "small-per-process-thp",
+        "skylake-kernel-page",
+        "n1-64k-native",
+    ],
+)
+def test_tiers_and_accessed_bits_match_reference(case: str) -> None:
+    """Weighted interleave 2:1 over two tiers with room for everything: the tier of every
+    access that reaches memory, and the accessed bits walks set, as the reference has them
+    (huge pages first touched in one 2 MiB region and then in others included)."""
+    machine_fields, policy_fields = CASES[case]
+    tiers = [
+        {"name": "fast", "idle_latency_ns": 100.0, "bandwidth_gbps": 100.0},
+        {"name": "slow", "idle_latency_ns": 300.0, "bandwidth_gbps": 30.0},
+    ]
+    machine = resolve_machine(MachineSpec.model_validate({**machine_fields, "tiers": tiers}))
+    policy = PolicySpec.model_validate(policy_fields)
+    plan = plan_mappings(policy, machine)
+    chunk = _accesses(seed=len(case) + 1, count=6000)
+
+    translator = Translator(machine, plan, VMAS, policy)
+    translator.placement = placement.interleave([2, 1])
+    translator.tracking |= access.TRACK_YOUNG
+    for start in range(0, len(chunk), 997):
+        translator.run(chunk, start, min(len(chunk), start + 997))
+    reference = ReferenceModel(machine, plan, VMAS, policy.thp, weights=[2, 1])
+    for va, kind, pid in zip(chunk.address, chunk.kind, chunk.pid, strict=True):
+        reference.access(int(va), int(kind), int(pid))
+
+    served = translator.counts[C.TIER_MEMORY_ACCESSES : C.TIER_MEMORY_ACCESSES + 2]
+    expected = reference.counts.tier_memory_accesses
+    assert list(served) == [expected[0], expected[1]]
+    assert expected[0] > 0 and expected[1] > 0
+    pids, bases = translator.region_bases()
+    young = set()
+    for row, (pid, base) in enumerate(zip(pids.tolist(), bases.tolist(), strict=True)):
+        words = translator.row_young[row * 8 : row * 8 + 8]
+        for page in range(512):
+            if int(words[page >> 6]) >> (page & 63) & 1:
+                young.add((pid, (base >> 12) + page))
+    assert young == reference.young

@@ -1,0 +1,98 @@
+"""Freeing the frames a migrated folio leaves behind.
+
+The simulator does not record which frames back which virtual page (page-table entries hold
+no pfn), and every in-use movable frame of a pageblock is alike to the allocator: it keeps
+counts per pageblock and mobility class, not per frame. So when tier migration moves a folio
+off a node, the node frees *an* in-use movable block of the folio's order: a huge page of
+that order (pageblock order and above), or an aligned all-in-use block inside a pageblock
+that holds at least that many movable frames and no huge page. The search goes round-robin
+over the node's pageblocks, so the frees land scattered over the node, as the frees of
+pages picked by their access history do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from pagelab._kernels.config import borrowing_kernel
+from pagelab.memory._bits import ALL_ONES, ZERO
+from pagelab.memory._buddy import free
+from pagelab.memory.layout import (
+    CLASS_MOVABLE,
+    N_FRAME_START,
+    N_PAGEBLOCKS,
+    N_PB_ORDER,
+    N_PB_START,
+    N_RELEASE_PB,
+    N_RELEASED,
+    N_WORD_START,
+    PB_HUGE,
+    PB_USED,
+)
+
+Words = npt.NDArray[np.uint64]
+Blocks = npt.NDArray[np.int16]
+Nodes = npt.NDArray[np.int64]
+
+
+@borrowing_kernel
+def _used_block(frames: Words, nodes: Nodes, node: int, pb_offset: int, pb_order: int,
+                order: int) -> int:  # fmt: skip
+    """Offset of the first aligned block of ``2^order`` in-use frames in the pageblock at
+    ``pb_offset``, or -1."""
+    first_word = nodes[node, N_WORD_START] + (pb_offset >> 6)
+    words = max(1, (1 << pb_order) >> 6)
+    if order >= 6:
+        group = 1 << (order - 6)
+        for start in range(0, words, group):
+            full = True
+            for w in range(start, start + group):
+                if frames[first_word + w] != ALL_ONES:
+                    full = False
+                    break
+            if full:
+                return pb_offset + (start << 6)
+        return -1
+    width = 1 << order
+    mask = (np.uint64(1) << np.uint64(width)) - np.uint64(1) if width < 64 else ALL_ONES
+    for w in range(words):
+        word = frames[first_word + w]
+        if word == ZERO:
+            continue
+        for bit in range(0, 64, width):
+            if (word >> np.uint64(bit)) & mask == mask:
+                return pb_offset + (w << 6) + bit
+    return -1
+
+
+@borrowing_kernel
+def release_movable(
+    frames: Words, blocks: Blocks, index: Words, nodes: Nodes, node: int, order: int
+) -> int:
+    """Free one in-use movable block of ``order`` on ``node`` (see the module); its pfn, or
+    -1 when the node holds none."""
+    pb_order = nodes[node, N_PB_ORDER]
+    count = nodes[node, N_PAGEBLOCKS]
+    step = 1 << (order - pb_order) if order > pb_order else 1
+    start = nodes[node, N_RELEASE_PB] // step * step
+    first_row = nodes[node, N_PB_START]
+    for i in range(0, count, step):
+        local = (start + i) % count
+        row = first_row + local
+        if order >= pb_order:
+            if blocks[row, PB_HUGE] != order or blocks[row, PB_USED + CLASS_MOVABLE] == 0:
+                continue
+            offset = local << pb_order
+        else:
+            if blocks[row, PB_HUGE] != 0 or blocks[row, PB_USED + CLASS_MOVABLE] < (1 << order):
+                continue
+            offset = _used_block(frames, nodes, node, local << pb_order, pb_order, order)
+            if offset < 0:
+                continue
+        pfn = nodes[node, N_FRAME_START] + offset
+        free(frames, blocks, index, nodes, node, pfn, order, CLASS_MOVABLE)
+        nodes[node, N_RELEASE_PB] = (local + step) % count
+        nodes[node, N_RELEASED] += 1
+        return pfn
+    return -1
