@@ -23,8 +23,10 @@ from frontend.figures.comparison import headline_metrics, sweep_metrics
 from frontend.figures.grid import Axis, sweep_axes, value_key
 from frontend.figures.layout import RUN_COLORS
 from frontend.figures.metrics import lower_is_better, metric_label
+from frontend.figures.oracle_gap import oracle_gap_chart
 from frontend.figures.physical_memory import memory_map_chart
 from frontend.figures.sweep_views import shape_chart
+from frontend.figures.tiers import TIER_CHART_COLUMNS, tier_chart
 from frontend.figures.tradeoffs import (
     parallel_chart,
     pareto_chart,
@@ -187,7 +189,8 @@ def sweep_overview(
     color_chosen = color_path if color_path in paths and color_path != x_chosen else ""
 
     charts: list[Chart | None] = [
-        shape_chart(runs, axes, chosen, x_path=x_chosen, color_path=color_chosen)
+        shape_chart(runs, axes, chosen, x_path=x_chosen, color_path=color_chosen),
+        oracle_gap_chart(runs, axes),
     ]
     if len(runs) <= SMALL_SET_RUNS:
         charts.append(summary_bars_chart(runs))
@@ -285,9 +288,9 @@ def overlay_charts(
 
 
 def run_detail_charts(run: RunView) -> list[Chart]:
-    """What only one run at a time can show: page-size composition, the heatmap and each
-    tier's physical memory."""
-    charts = [page_size_chart(run)]
+    """What only one run at a time can show: page-size composition, memory per tier, the
+    heatmap and each tier's physical memory."""
+    charts = [page_size_chart(run), tier_chart(run)]
     if run.result is not None and run.result.heatmap is not None:
         charts.append(heatmap_chart(run.result.heatmap))
     if run.result is not None and run.result.physical_memory:
@@ -298,6 +301,9 @@ def run_detail_charts(run: RunView) -> list[Chart]:
 
 
 def single_run_charts(run: RunView) -> list[Chart]:
-    """Charts of one run: its series, then page-size composition and heatmap."""
-    series = [series_chart(panel, [run]) for panel in series_panels([run])]
-    return [*series, *run_detail_charts(run)]
+    """Charts of one run: its series, then page-size composition, tiers and heatmap."""
+    details = run_detail_charts(run)
+    # The tier chart has the fast-tier ratio and migration: no panels of their own as well.
+    drawn = TIER_CHART_COLUMNS if any(chart.key == "tiers" for chart in details) else ()
+    series = [series_chart(panel, [run]) for panel in series_panels([run], skip=drawn)]
+    return [*series, *details]

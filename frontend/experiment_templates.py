@@ -52,18 +52,36 @@ TEMPLATES: tuple[ExperimentTemplate, ...] = (
     ExperimentTemplate(
         key="tiering",
         title="DRAM + CXL tiering",
-        blurb="Hot/cold placement across a fast and a slow tier: first touch, TPP, DAMON, oracle.",
+        blurb=(
+            "How much traffic the fast tier serves, at what latency and migration cost: "
+            "first touch, TPP, DAMON and the oracle × DRAM capacity, on a moving hot set."
+        ),
         name="Tiering policies",
         tags=("tiering",),
         spec={
-            "policy": {"tiering": {"policy": "first_touch"}},
-            "controls": {"seed": 1, "epoch_accesses": 100_000},
+            "machine": {
+                "llc": "none",
+                "tiers": [
+                    {"name": "DRAM", "preset": "ddr4_local", "capacity_bytes": "1G"},
+                    {"name": "CXL", "preset": "cxl_expander", "capacity_bytes": "8G"},
+                ],
+            },
+            "policy": {"tiering": {"name": "first_touch"}},
+            "controls": {"seed": 1, "epoch_accesses": 250_000},
         },
-        sweep={"policy.tiering.policy": ["first_touch", "tpp", "damon", "oracle"]},
+        sweep={
+            "policy.tiering.name": ["first_touch", "tpp", "damon", "oracle"],
+            "machine.tiers.0.capacity_bytes": ["512M", "1G"],
+        },
         # A hot set that moves: placement has to follow it.
         generators={
-            "phase": {"accesses": 4_000_000},
-            "zipf": {"size_bytes": "4G", "accesses": 2_000_000},
+            "phase": {
+                "size_bytes": "2G",
+                "hot_set_bytes": "128M",
+                "phase_accesses": 2_500_000,
+                "accesses": 10_000_000,
+            },
+            "zipf": {"size_bytes": "2G", "accesses": 4_000_000},
         },
     ),
     ExperimentTemplate(

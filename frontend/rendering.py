@@ -14,6 +14,7 @@ from frontend import formatting
 from frontend.assets import PLOTLY_JS_URL, asset_url
 from frontend.chart_sets import run_choices
 from frontend.figures.metrics import lower_is_better, metric_label
+from frontend.metric_help import metric_help
 from pagelab import ENGINE_VERSION
 
 # Scripts only from this origin (our app.js and the vendored plotly.js), no inline script and
@@ -75,6 +76,7 @@ def environment() -> jinja2.Environment:
         percent=formatting.percent,
         param=formatting.param,
         metric_label=metric_label,
+        metric_help=metric_help,
         pretty_json=formatting.pretty_json,
         help_text=formatting.help_text,
     )

@@ -8,8 +8,10 @@ from frontend.figures.comparison import (
     sweep_chart,
 )
 from frontend.figures.heatmap import heatmap_chart
+from frontend.figures.oracle_gap import oracle_gap_chart
 from frontend.figures.runs import RunView
 from frontend.figures.series import SeriesPanel, page_size_chart, series_chart, series_panels
+from frontend.figures.tiers import tier_chart
 
 __all__ = [
     "Chart",
@@ -18,9 +20,11 @@ __all__ = [
     "bloat_speedup_chart",
     "headline_metrics",
     "heatmap_chart",
+    "oracle_gap_chart",
     "page_size_chart",
     "series_chart",
     "series_panels",
     "summary_bars_chart",
     "sweep_chart",
+    "tier_chart",
 ]

@@ -13,7 +13,7 @@ from plotly.subplots import make_subplots
 from frontend.figures.chart import Chart
 from frontend.figures.grid import plot_text, short_path, value_text
 from frontend.figures.layout import TEMPLATE, new_figure, run_color, trace, unvalidated
-from frontend.figures.metrics import axis_title, metric_label, unit_for
+from frontend.figures.metrics import axis_title, metric_label, tier_count, unit_for
 from frontend.figures.runs import RunView
 
 # The summary metrics worth a bar each, in reading order; TLB levels are found by pattern.
@@ -39,9 +39,16 @@ _BAR_COLUMNS = 3
 _BAR_AXIS_CHARS = 48
 
 
+# With one memory tier these say nothing (all on it, nothing moves): headlines only when
+# some run has several.
+_SEVERAL_TIERS_ONLY = frozenset({"fast_tier_access_ratio", "promoted_bytes", "demoted_bytes"})
+
+
 def headline_metrics(runs: Sequence[RunView]) -> list[str]:
     """Headline metrics that at least one run reports, in HEADLINE_METRICS order."""
     present = sorted({name for run in runs for name in run.metrics})
+    if not any(tier_count(run.metrics) > 1 for run in runs):
+        present = [name for name in present if name not in _SEVERAL_TIERS_ONLY]
     chosen: list[str] = []
     for entry in HEADLINE_METRICS:
         if isinstance(entry, str):

@@ -10,49 +10,71 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from frontend.figures.chart import Chart
-from frontend.figures.layout import TEMPLATE, run_color
+from frontend.figures.grid import plot_text
+from frontend.figures.layout import TEMPLATE, dropdown_menu, run_color
 from pagelab import Heatmap
 from pagelab.units import size_bytes
 
 # Enough columns for a wide screen; adjacent time bins are summed to get there, which keeps
 # the counts exact while capping what the page embeds.
 MAX_TIME_BINS = 200
+# Cells sit this far inside their tier's colour band, so neither the palest nor the deepest
+# takes the colour of the neighbouring tier's band.
+_PALEST = 0.02
 _MAX_ADDRESS_TICKS = 12
 
 
 def heatmap_chart(heatmap: Heatmap) -> Chart:
-    """Access counts per (time bin, address bin); colour is log-scaled, hover is exact."""
-    counts = np.asarray(heatmap.counts, dtype=np.int64).reshape(
-        len(heatmap.time_end_accesses), len(heatmap.address_start)
-    )
-    counts, time_end = _coarsen_time(counts, np.asarray(heatmap.time_end_accesses, np.int64))
+    """Access counts per (time bin, address bin); colour is log-scaled, hover is exact.
+
+    With several memory tiers, hover names the tier that held each cell, and buttons above
+    the plot switch the colour to a tier view: the tier's colour, deeper with more accesses.
+    """
+    shape = (len(heatmap.time_end_accesses), len(heatmap.address_start))
+    fine_counts = np.asarray(heatmap.counts, dtype=np.int64).reshape(shape)
+    time_end = np.asarray(heatmap.time_end_accesses, np.int64)
+    counts, coarse_end = _coarsen_time(fine_counts, time_end)
     labels = [
         f"{start:#x} pid {pid}"
         for start, pid in zip(heatmap.address_start, heatmap.pid, strict=True)
     ]
     starts = _region_starts(heatmap)
+    tiers = _cell_tiers(heatmap, fine_counts, time_end)
 
     figure = make_subplots(
         rows=1, cols=2, shared_yaxes=True, column_widths=[0.96, 0.04], horizontal_spacing=0.01
     )
     by_address = counts.T
+    hover = "%{y}<br>up to %{x:,} accesses<br>%{customdata:,} accesses in bin<extra></extra>"
+    customdata: object = by_address
+    if tiers is not None:
+        customdata = _count_and_tier(by_address, tiers.T, heatmap.tier_names)
+        hover = (
+            "%{y}<br>up to %{x:,} accesses<br>%{customdata[0]:,} accesses in bin"
+            "<br>on %{customdata[1]}<extra></extra>"
+        )
     figure.add_trace(
         go.Heatmap(
-            x=time_end,
+            x=coarse_end,
             y=labels,
             z=np.log10(by_address + 1.0).round(4),
-            customdata=by_address,
+            customdata=customdata,
             colorscale="Viridis",
             colorbar=_log_colorbar(int(counts.max(initial=0))),
-            hovertemplate=(
-                "%{y}<br>up to %{x:,} accesses<br>%{customdata:,} accesses in bin<extra></extra>"
-            ),
+            hovertemplate=hover,
             name="accesses",
         ),
         row=1,
         col=1,
     )
     figure.add_trace(_page_size_strip(heatmap, labels), row=1, col=2)
+    if tiers is not None:
+        figure.add_trace(
+            _tier_cells(heatmap.tier_names, counts, tiers, coarse_end, labels, customdata),
+            row=1,
+            col=1,
+        )
+        figure.update_layout(updatemenus=[_view_buttons()])
 
     ticks = _address_ticks(starts, len(labels))
     figure.update_layout(
@@ -60,7 +82,7 @@ def heatmap_chart(heatmap: Heatmap) -> Chart:
         height=480,
         shapes=[_boundary(index) for index in starts[1:]],
         annotations=_page_size_legend(heatmap.page_size),
-        margin={"r": 20, "t": 40},
+        margin={"r": 20, "t": 40 if tiers is None else 64},
     )
     figure.update_xaxes(title={"text": "Accesses simulated"}, row=1, col=1)
     figure.update_xaxes(showticklabels=False, row=1, col=2)
@@ -76,6 +98,96 @@ def heatmap_chart(heatmap: Heatmap) -> Chart:
     )
     figure.update_yaxes(ticks="", showticklabels=False, row=1, col=2)
     return Chart("heatmap", "Accesses over time and address space", figure)
+
+
+def _cell_tiers(heatmap: Heatmap, counts: np.ndarray, time_end: np.ndarray) -> np.ndarray | None:
+    """Each drawn cell's tier (time × address), -1 where the cell had no accesses; None
+    with one tier. Where time bins are summed, the tier that served most of them wins."""
+    if heatmap.tier is None or len(heatmap.tier_names) < 2:
+        return None
+    tiers = np.asarray(heatmap.tier, dtype=np.int64).reshape(counts.shape)
+    by_tier = np.stack(
+        [_coarsen_time(np.where(tiers == tier, counts, 0), time_end)[0]
+         for tier in range(len(heatmap.tier_names))]
+    )  # fmt: skip
+    return np.where(by_tier.sum(axis=0) > 0, by_tier.argmax(axis=0), -1)
+
+
+def _count_and_tier(
+    by_address: np.ndarray, tiers: np.ndarray, tier_names: list[str]
+) -> list[list[list[object]]]:
+    """Per cell (address × time): its access count and its tier's name, as hover shows them."""
+    names = [plot_text(name) for name in tier_names]
+    return [
+        [
+            [count, names[tier] if tier >= 0 else "–"]
+            for count, tier in zip(counts, row, strict=True)
+        ]
+        for counts, row in zip(by_address.tolist(), tiers.tolist(), strict=True)
+    ]
+
+
+def _tier_cells(
+    tier_names: list[str],
+    counts: np.ndarray,
+    tiers: np.ndarray,
+    time_end: np.ndarray,
+    labels: list[str],
+    customdata: object,
+) -> go.Heatmap:
+    """The tier view: tier ``k`` owns the colour band [k, k + 1), pale for few accesses and
+    deep for many (log-scaled, as in the access view); empty cells stay blank."""
+    depth = np.log10(counts + 1.0) / max(np.log10(counts.max(initial=0) + 1.0), 1e-9)
+    z = np.where(tiers >= 0, tiers + _PALEST + (1 - 2 * _PALEST) * depth, np.nan).round(4)
+    scale: list[list[object]] = []
+    for index in range(len(tier_names)):
+        color = run_color(index)
+        scale += [
+            [index / len(tier_names), _pale(color)],
+            [(index + 1) / len(tier_names), color],
+        ]
+    return go.Heatmap(
+        x=time_end,
+        y=labels,
+        z=z.T,
+        customdata=customdata,
+        zmin=0,
+        zmax=len(tier_names),
+        colorscale=scale,
+        colorbar={
+            "title": {"text": "tier"},
+            "tickvals": [index + 0.5 for index in range(len(tier_names))],
+            "ticktext": [plot_text(name) for name in tier_names],
+            "thickness": 12,
+        },
+        hovertemplate=(
+            "%{y}<br>up to %{x:,} accesses<br>on %{customdata[1]}"
+            "<br>%{customdata[0]:,} accesses in bin<extra></extra>"
+        ),
+        name="tier",
+        visible=False,
+    )
+
+
+def _pale(color: str) -> str:
+    """``color`` (``#rrggbb``) mixed one part to four of white."""
+    red, green, blue = (int(color[index : index + 2], 16) for index in (1, 3, 5))
+    return "rgb({}, {}, {})".format(
+        *(round(255 - (255 - part) * 0.2) for part in (red, green, blue))
+    )
+
+
+def _view_buttons() -> dict[str, object]:
+    """Buttons above the plot: colour by accesses or by tier (the strip stays either way)."""
+    buttons = [
+        {"label": "accesses", "method": "restyle", "args": [{"visible": [True, True, False]}]},
+        {"label": "tier", "method": "restyle", "args": [{"visible": [False, True, True]}]},
+    ]
+    return {
+        **dropdown_menu(buttons, y=1.02, pad_bottom_px=0),
+        "type": "buttons",
+        "direction": "right",
+    }
 
 
 def _coarsen_time(counts: np.ndarray, time_end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -37,13 +37,50 @@ _LABELS = {
     "walk_references": "Walk memory references",
     "ifetches": "Instruction fetches",
     "page_table_deposit_bytes": "Deposited page tables",
+    "time_ns": "Simulated time",
+    "migration_ns": "Migration time",
+    "migrated_folios": "Folios migrated",
+    "migration_no_room": "Migrations without room",
+    "thp_1g_migrations_refused": "1 GiB THP migrations refused",
+    "tlb_shootdowns": "TLB shootdowns",
+    "hint_faults": "NUMA hint faults",
+    "tpp_hot_threshold_ms": "TPP hot threshold",
+    "tpp_hint_faults_dropped": "TPP hint faults dropped",
+    "damon_regions": "DAMON regions",
+    "damon_sample_interval_us": "DAMON sampling interval",
 }
 
-_ACRONYMS = {"tlb": "TLB", "thp": "THP", "pte": "PTE", "pmd": "PMD", "pud": "PUD", "pgd": "PGD"}
+# Per-tier metrics end in the tier's name as metric names write it (``memory_accesses_cxl``,
+# see pagelab.machine.metric_name). The prefix, not the name, says the unit: a tier may be
+# called ``fast_ms``.
+_PER_TIER = {
+    "memory_accesses_": ("Memory accesses on {}", "count"),
+    "memory_latency_ns_": ("Memory latency on {}", "time"),
+    "bandwidth_utilisation_": ("Bandwidth utilisation of {}", "ratio"),
+    "resident_bytes_": ("Resident on {}", "bytes"),
+    "used_bytes_": ("Used on {}", "bytes"),
+    "interleave_weight_": ("Interleave weight of {}", "count"),
+}
+
+# The per-tier metric every tiered result has, one per tier.
+_TIER_MARK = "memory_accesses_"
+
+_ACRONYMS = {
+    "tlb": "TLB",
+    "thp": "THP",
+    "pte": "PTE",
+    "pmd": "PMD",
+    "pud": "PUD",
+    "pgd": "PGD",
+    "damon": "DAMON",
+    "tpp": "TPP",
+}
 _RESIDENT_BY_SIZE = re.compile(r"^resident_bytes_(\d+[kmg])$")
 
 _BYTE_UNITS = (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("bytes", 1))
 _TIME_UNITS = (("s", 1e9), ("ms", 1e6), ("µs", 1e3), ("ns", 1))
+# Times are stored in the unit their name ends in; policy settings come in µs and ms.
+_TIME_SUFFIXES = {"_ns": ("ns", 1.0), "_us": ("µs", 1e3), "_ms": ("ms", 1e6)}
 
 
 @dataclass(frozen=True)
@@ -65,6 +102,8 @@ def metric_label(name: str) -> str:
         return _LABELS[name]
     if size := page_size_of_resident_column(name):
         return f"Resident in {size} pages"
+    if tier := tier_of_metric(name):
+        return _PER_TIER[name.removesuffix(tier)][0].format(tier)
     words = [word for word in name.split("_") if word not in {"bytes", "ns", "cycles"}]
     words = [
         _ACRONYMS.get(word, word.upper() if re.fullmatch(r"l\d", word) else word) for word in words
@@ -79,11 +118,29 @@ def page_size_of_resident_column(name: str) -> str | None:
     return match.group(1).upper() if match else None
 
 
+def tier_of_metric(name: str) -> str | None:
+    """``memory_latency_ns_cxl`` → ``cxl``: the tier a per-tier metric is about, else None."""
+    if page_size_of_resident_column(name):
+        return None
+    for prefix in _PER_TIER:
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return name.removeprefix(prefix)
+    return None
+
+
+def tier_count(names: Iterable[str]) -> int:
+    """How many memory tiers a run's metric or column names speak of (one per tier has
+    ``memory_accesses_<tier>``)."""
+    return sum(tier_of_metric(name) is not None for name in names if name.startswith(_TIER_MARK))
+
+
 def unit_kind(name: str) -> str:
     """The family of units a metric is in: bytes, time, cycles, ratio or count."""
+    if tier := tier_of_metric(name):
+        return _PER_TIER[name.removesuffix(tier)][1]
     if name.endswith("_bytes") or _RESIDENT_BY_SIZE.match(name) or "_bytes_" in name:
         return "bytes"
-    if name.endswith("_ns"):
+    if _time_suffix(name) or "_ns_" in name:
         return "time"
     if name.endswith("_cycles"):
         return "cycles"
@@ -100,8 +157,10 @@ def unit_for(name: str, values: Iterable[float]) -> Unit:
         unit_name, divisor = _largest_fitting(_BYTE_UNITS, largest)
         return Unit(unit_name, divisor, " bytes")
     if kind == "time":
-        unit_name, divisor = _largest_fitting(_TIME_UNITS, largest)
-        return Unit(unit_name, divisor, " ns")
+        suffix = "" if tier_of_metric(name) else _time_suffix(name)
+        stored_name, ns_per_stored = _TIME_SUFFIXES.get(suffix, ("ns", 1.0))
+        unit_name, divisor = _largest_fitting(_TIME_UNITS, largest * ns_per_stored)
+        return Unit(unit_name, divisor / ns_per_stored, f" {stored_name}")
     if kind == "cycles":
         return Unit("cycles", 1, " cycles")
     if kind == "ratio":
@@ -111,18 +170,26 @@ def unit_for(name: str, values: Iterable[float]) -> Unit:
 
 # Metrics the workload fixes rather than the policy: a difference is neither good nor bad.
 _NEUTRAL = frozenset({"accesses", "epochs", "touched_bytes"})
+# Where memory sits and what a policy tuned itself to: neither good nor bad by itself.
+_NEUTRAL_PREFIXES = ("damon_", "tpp_", "interleave_")
 
 
 def lower_is_better(metric: str) -> bool | None:
     """True for costs, False for shares of something good, None where neither applies."""
-    if metric in _NEUTRAL:
+    if metric in _NEUTRAL or metric.startswith(_NEUTRAL_PREFIXES):
         return None
+    if tier_of_metric(metric):
+        return True if metric.startswith("memory_latency_ns_") else None
     # Ratios here are shares of something good (fast-tier accesses, 1 GiB allocations).
     return not metric.endswith("_ratio")
 
 
 def axis_title(name: str, unit: Unit) -> str:
     return f"{metric_label(name)} ({unit.name})"
+
+
+def _time_suffix(name: str) -> str:
+    return next((suffix for suffix in _TIME_SUFFIXES if name.endswith(suffix)), "")
 
 
 def _largest_fitting(units: tuple[tuple[str, float], ...], largest: float) -> tuple[str, float]:

@@ -4,7 +4,7 @@ page-size composition of resident memory."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,14 +14,16 @@ from frontend.figures.layout import dropdown_menu, new_figure, run_color, trace,
 from frontend.figures.metrics import (
     metric_label,
     page_size_of_resident_column,
+    tier_count,
+    tier_of_metric,
     unit_for,
     unit_kind,
 )
 from frontend.figures.runs import RunView
 from pagelab.units import size_bytes
 
-_X_COLUMN = "accesses_end"
-_INDEX_COLUMNS = frozenset({"epoch", _X_COLUMN})
+X_COLUMN = "accesses_end"
+_INDEX_COLUMNS = frozenset({"epoch", X_COLUMN})
 _MARKERS_UP_TO_EPOCHS = 60
 # Points drawn per line at most; longer series are thinned for drawing (downloads keep all).
 MAX_DRAWN_POINTS = 400
@@ -33,6 +35,27 @@ def drawn_indices(length: int, limit: int = MAX_DRAWN_POINTS) -> list[int]:
         return list(range(length))
     step = (length - 1) / (limit - 1)
     return sorted({round(position * step) for position in range(limit)})
+
+
+def drawn_values(
+    series: Mapping[str, list[Any]], column: str, kept: Sequence[int], divisor: float
+) -> dict[str, list[Any]]:
+    """A column at the drawn epochs as trace data: x, y in the plotted unit, and the exact
+    stored values as ``customdata`` for hover."""
+    raw = [series[column][index] for index in kept]
+    return {
+        "x": [series[X_COLUMN][index] for index in kept],
+        "y": [value / divisor for value in raw],
+        "customdata": raw,
+    }
+
+
+def line_mode(points: int) -> str:
+    """One epoch is a value, not a series: a point, never a line to nowhere; a few epochs
+    get a marker each."""
+    if points == 1:
+        return "markers"
+    return "lines+markers" if points <= _MARKERS_UP_TO_EPOCHS else "lines"
 
 
 @dataclass(frozen=True)
@@ -59,23 +82,64 @@ _KNOWN_PANELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("amat", "Average memory access time", ("amat_ns",)),
     ("memory-traffic", "Memory traffic", ("memory_accesses", "llc_misses")),
     ("tier-ratio", "Tier placement", (r"\w*tier\w*_ratio",)),
+    ("tier-accesses", "Memory accesses per tier", (r"memory_accesses_\w+",)),
+    ("tier-latency", "Memory latency per tier", (r"memory_latency_ns_\w+",)),
+    ("tier-bandwidth", "Bandwidth utilisation per tier", (r"bandwidth_utilisation_\w+",)),
+    ("tier-used", "Node memory used per tier", (r"used_bytes_\w+",)),
     ("tier-migration", "Tier migration", (r"(promoted|demoted|migrated)_bytes",)),
+    (
+        "migration-events",
+        "Migration events",
+        (
+            "migrated_folios",
+            "tlb_shootdowns",
+            "hint_faults",
+            "migration_no_room",
+            "thp_1g_migrations_refused",
+        ),
+    ),
+    ("migration-time", "Migration time", ("migration_ns",)),
+    ("simulated-time", "Simulated time", ("time_ns",)),
     ("accesses", "Accesses", ("accesses", "stores", "ifetches")),
 )
+# Panels that say nothing with a single memory tier (everything is on it, nothing moves):
+# drawn only when some run has several.
+_SEVERAL_TIERS_ONLY = frozenset(
+    (
+        "tier-ratio",
+        "tier-accesses",
+        "tier-used",
+        "tier-migration",
+        "migration-events",
+        "migration-time",
+    )
+)
+# Columns a tiering policy reports about itself, grouped per policy and unit kind.
+_POLICY_PREFIXES = {"damon_": "DAMON", "tpp_": "TPP", "interleave_": "Interleave"}
 # Counters are per epoch; bytes are the state at the epoch's end.
 _PER_EPOCH_KINDS = frozenset({"count", "cycles", "time"})
+# Times and values that are a state at the epoch's end, not a sum over it.
+_STATE_COLUMNS = re.compile(r"amat_ns|time_ns|memory_latency_ns_\w+|(damon|tpp|interleave)_\w+")
 
 
-def series_panels(runs: Sequence[RunView]) -> list[SeriesPanel]:
-    """The panels worth drawing for these runs: only columns some run actually has."""
+def series_panels(runs: Sequence[RunView], skip: Collection[str] = ()) -> list[SeriesPanel]:
+    """The panels worth drawing for these runs: only columns some run actually has, less
+    ``skip`` (columns another chart on the page draws).
+
+    Resident memory by page size and by tier is left to the charts that stack it.
+    """
     present: list[str] = []
     for run in runs:
         present += [name for name in run.series if name not in present]
     candidates = [
         name
         for name in present
-        if name not in _INDEX_COLUMNS and page_size_of_resident_column(name) is None
+        if name not in _INDEX_COLUMNS
+        and name not in skip
+        and page_size_of_resident_column(name) is None
+        and not (name.startswith("resident_bytes_") and tier_of_metric(name))
     ]
+    tiered = any(tier_count(run.series) > 1 for run in runs)
     panels = []
     claimed: set[str] = set()
     for key, title, patterns in _KNOWN_PANELS:
@@ -88,12 +152,22 @@ def series_panels(runs: Sequence[RunView]) -> list[SeriesPanel]:
             )
         )
         claimed.update(columns)
-        if columns:
+        if columns and (tiered or key not in _SEVERAL_TIERS_ONLY):
             panels.append(SeriesPanel(key, title, tuple(columns)))
+    by_policy: dict[tuple[str, str], list[str]] = {}
     by_kind: dict[str, list[str]] = {}
     for name in candidates:
-        if name not in claimed:
+        if name in claimed:
+            continue
+        prefix = next((prefix for prefix in _POLICY_PREFIXES if name.startswith(prefix)), None)
+        if prefix is not None:
+            by_policy.setdefault((prefix, unit_kind(name)), []).append(name)
+        else:
             by_kind.setdefault(unit_kind(name), []).append(name)
+    for (prefix, kind), names in by_policy.items():
+        key, policy = prefix.rstrip("_"), _POLICY_PREFIXES[prefix]
+        title = f"{policy} tuning ({kind})"
+        panels.append(SeriesPanel(f"policy-{key}-{kind}", title, tuple(names)))
     for kind, names in by_kind.items():
         panels.append(SeriesPanel(f"other-{kind}", f"Other metrics ({kind})", tuple(names)))
     return panels
@@ -125,7 +199,7 @@ def series_chart(panel: SeriesPanel, runs: Sequence[RunView]) -> Chart:
     for column_index, name in enumerate(panel.columns):
         for run_index, run in enumerate(runs):
             series = run.series
-            if name not in series or _X_COLUMN not in series:
+            if name not in series or X_COLUMN not in series:
                 continue
             kept = drawn_indices(len(series[name]))
             raw = [series[name][index] for index in kept]
@@ -133,19 +207,12 @@ def series_chart(panel: SeriesPanel, runs: Sequence[RunView]) -> Chart:
             traces.append(
                 trace(
                     "scatter",
-                    x=[series[_X_COLUMN][index] for index in kept],
+                    x=[series[X_COLUMN][index] for index in kept],
                     y=[value / unit.divisor for value in raw],
                     customdata=[[value, epoch] for value, epoch in zip(raw, epochs, strict=True)],
                     name=plot_text(run.label) if overlaid else metric_label(name),
                     visible=column_index == 0 or not overlaid,
-                    # One epoch is a value, not a series: a point, never a line to nowhere.
-                    mode=(
-                        "markers"
-                        if len(raw) == 1
-                        else "lines+markers"
-                        if len(raw) <= _MARKERS_UP_TO_EPOCHS
-                        else "lines"
-                    ),
+                    mode=line_mode(len(raw)),
                     marker={"size": 9 if len(raw) == 1 else 6},
                     line={"color": run_color(run_index if overlaid else column_index)},
                     hovertemplate=(
@@ -161,7 +228,7 @@ def series_chart(panel: SeriesPanel, runs: Sequence[RunView]) -> Chart:
             updatemenus=[_column_menu(panel, trace_columns, unit.name)],
             margin={"t": 50},
         )
-    single = [run for run in runs if len(run.series.get(_X_COLUMN, [])) == 1]
+    single = [run for run in runs if len(run.series.get(X_COLUMN, [])) == 1]
     note = ""
     if single:
         note = (
@@ -196,7 +263,7 @@ def page_size_chart(run: RunView) -> Chart | None:
         (name for name in series if page_size_of_resident_column(name)),
         key=lambda name: size_bytes(page_size_of_resident_column(name) or "0"),
     )
-    if not columns or _X_COLUMN not in series:
+    if not columns or X_COLUMN not in series:
         return None
     unit = unit_for("resident_bytes", [value for name in columns for value in series[name]])
     figure = new_figure(
@@ -204,10 +271,10 @@ def page_size_chart(run: RunView) -> Chart | None:
         yaxis={"title": {"text": f"Resident memory ({unit.name})"}},
         hovermode="x unified",
     )
-    kept = drawn_indices(len(series[_X_COLUMN]))
+    kept = drawn_indices(len(series[X_COLUMN]))
     if len(kept) > 1:
         # Areas end at the plot's edge; a margin keeps the first x label off the y axis's.
-        first, last = series[_X_COLUMN][0], series[_X_COLUMN][-1]
+        first, last = series[X_COLUMN][0], series[X_COLUMN][-1]
         figure.update_xaxes(range=[first - 0.04 * (last - first), last])
     if len(kept) == 1:
         # One epoch: a bar per page size, not a stack of areas one point wide.
@@ -225,15 +292,12 @@ def page_size_chart(run: RunView) -> Chart | None:
             )
         )
         return Chart("page-sizes", "Resident memory by page size · one epoch", figure)
-    kept = drawn_indices(len(series[_X_COLUMN]))
+    kept = drawn_indices(len(series[X_COLUMN]))
     for index, name in enumerate(columns):
-        raw = [series[name][position] for position in kept]
         figure.add_trace(
             trace(
                 "scatter",
-                x=[series[_X_COLUMN][position] for position in kept],
-                y=[value / unit.divisor for value in raw],
-                customdata=raw,
+                **drawn_values(series, name, kept, unit.divisor),
                 name=f"{page_size_of_resident_column(name)} pages",
                 stackgroup="page-size",
                 mode="lines",
@@ -245,5 +309,6 @@ def page_size_chart(run: RunView) -> Chart | None:
 
 
 def _y_title(text: str, column: str, unit_name: str) -> str:
-    per_epoch = " per epoch" if unit_kind(column) in _PER_EPOCH_KINDS else ""
+    summed = unit_kind(column) in _PER_EPOCH_KINDS and not _STATE_COLUMNS.fullmatch(column)
+    per_epoch = " per epoch" if summed else ""
     return f"{text}{per_epoch} ({unit_name})"

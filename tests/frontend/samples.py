@@ -1,9 +1,12 @@
-"""Hand-made results in the engine's Result shape, small enough to check figures by eye."""
+"""Results for the figure tests: hand-made ones in the engine's Result shape, small enough
+to check figures by eye, and small runs of the engine itself."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+import pagelab
 from pagelab import Heatmap, Result, ResultMeta
 
 KIB = 1 << 10
@@ -51,3 +54,51 @@ def two_region_heatmap() -> Heatmap:
         counts=[[5, 0, 100, 0], [0, 7, 0, 900], [1, 1, 10_000, 3]],
         page_size=["4K", "64K", "2M", "2M"],
     )
+
+
+def tiering_spec(
+    tiering: str | None = None, *, fast_tier_bytes: str = "16M", fast_tier_name: str = "DRAM"
+) -> dict[str, Any]:
+    """A small two-tier spec: a 4 MiB hot set that moves every 100,000 accesses over a
+    32 MiB footprint, a fast tier too small for all of it, 12 epochs; ``tiering`` None
+    leaves the policy to a sweep."""
+    spec: dict[str, Any] = {
+        "workload": {
+            "generator": {
+                "name": "phase",
+                "size_bytes": "32M",
+                "hot_set_bytes": "4M",
+                "phase_accesses": 100_000,
+                "hot_fraction": 0.9,
+                "accesses": 300_000,
+            }
+        },
+        "machine": {
+            "tiers": [
+                {"name": fast_tier_name, "preset": "ddr4_local", "capacity_bytes": fast_tier_bytes},
+                {"name": "CXL", "preset": "cxl_expander", "capacity_bytes": "1G"},
+            ],
+            "llc": "none",
+        },
+        "controls": {"seed": 1, "epoch_accesses": 25_000},
+    }
+    if tiering is not None:
+        spec["policy"] = {"tiering": {"name": tiering}}
+    return spec
+
+
+@functools.cache
+def tiered_result(
+    tiering: str = "oracle", *, fast_tier_bytes: str = "16M", fast_tier_name: str = "DRAM"
+) -> Result:
+    """:func:`tiering_spec` run by the engine; cached, as several tests look at one run."""
+    spec = tiering_spec(tiering, fast_tier_bytes=fast_tier_bytes, fast_tier_name=fast_tier_name)
+    return pagelab.simulate(pagelab.load_spec(spec))
+
+
+@functools.cache
+def single_tier_result() -> Result:
+    """The same workload on one tier (the first, made large enough for all of it)."""
+    spec = tiering_spec(fast_tier_bytes="1G")
+    del spec["machine"]["tiers"][1:]
+    return pagelab.simulate(pagelab.load_spec(spec))

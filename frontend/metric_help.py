@@ -1,0 +1,57 @@
+"""What a summary metric means, in a sentence, for the tables that list metrics by name.
+
+Written from the engine's documentation (docs/model.md, docs/tiering.md); a metric with no
+entry here simply has no help.
+"""
+
+from __future__ import annotations
+
+from frontend.figures.metrics import tier_of_metric
+
+_HELP = {
+    "est_runtime_ns": (
+        "Estimated runtime: compute + translation + page faults + memory time, on the "
+        "simulated clock."
+    ),
+    "amat_ns": "Average memory access time: (translation + memory time) / accesses.",
+    "time_ns": "Simulated time at the end of the epoch.",
+    "fast_tier_access_ratio": (
+        "Share of memory accesses (LLC misses) served by the first, fastest tier."
+    ),
+    "promoted_bytes": "Bytes migrated to a faster tier.",
+    "demoted_bytes": "Bytes migrated to a slower tier.",
+    "migration_ns": (
+        "Time spent migrating folios (a fixed cost per folio plus the copy); only a hint "
+        "fault's promotion stalls the application."
+    ),
+    "migrated_folios": "Folios moved between tiers (a huge page moves whole).",
+    "migration_no_room": "Migrations that failed because the destination tier was full.",
+    "thp_1g_migrations_refused": "1 GiB pages a policy wanted to move; they are not migrated.",
+    "tlb_shootdowns": "TLB flushes after a batch of migrations.",
+    "hint_faults": "NUMA hint faults: first accesses to pages a policy made inaccessible.",
+    "tpp_hot_threshold_ms": (
+        "TPP's promotion threshold: a page whose hint fault came this soon after its scan is hot."
+    ),
+    "damon_regions": "How many regions DAMON's adaptive split and merge keep.",
+    "damon_sample_interval_us": "DAMON's sampling interval.",
+}
+
+# Per-tier metrics, by their prefix; ``{}`` is the tier as metric names write it.
+_PER_TIER_HELP = {
+    "memory_accesses_": "Memory accesses (LLC misses) served by tier {}.",
+    "memory_latency_ns_": "Loaded memory latency of tier {}, averaged over its accesses.",
+    "bandwidth_utilisation_": "Bandwidth demanded of tier {} over its peak bandwidth.",
+    "resident_bytes_": "The workload's memory on tier {}.",
+    "used_bytes_": "Memory in use on tier {}'s node, by anyone (page tables included).",
+    "interleave_weight_": "Weighted-interleave weight of tier {}.",
+}
+
+
+def metric_help(name: str) -> str:
+    """A sentence on what ``name`` measures, or "" when there is none."""
+    if name in _HELP:
+        return _HELP[name]
+    tier = tier_of_metric(name)
+    if tier is not None:
+        return _PER_TIER_HELP[name.removesuffix(tier)].format(tier)
+    return ""
