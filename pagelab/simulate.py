@@ -135,7 +135,7 @@ def simulate(
                   charge=not isinstance(tiering, OracleSpec))  # fmt: skip
     policy = make_policy(tiering, tiers, seed=controls.seed)
     translator.placement = policy.placement()
-    translator.tracking |= policy.tracking
+    translator.track(policy.tracking)
     series = _SeriesRecorder(spec, machine, plan, translator, memory_recorder, tiers, policy)
     heatmap = HeatmapBuilder(controls.heatmap_time_bins, controls.heatmap_address_bins, total,
                              controls.epoch_accesses, [t.name for t in machine.tiers])  # fmt: skip
@@ -151,13 +151,16 @@ def simulate(
             end = position + min(len(chunk) - position, controls.epoch_accesses - in_epoch)
             if policy.wants_epoch_pages:
                 policy.before_epoch(_page_keys(chunk, position, end))
+            now_ns = series.now_ns()
             while position < end:
                 # Stop at the policy's next wake-up on the simulated clock.
-                step = series.accesses_until(policy.next_wake_ns(), end - position)
+                step = series.accesses_until(policy.next_wake_ns(), end - position, now_ns)
                 translator.run(chunk, position, position + step)
                 position += step
                 in_epoch += step
                 done += step
+                if policy.next_wake_ns() == NEVER:
+                    continue
                 now_ns = series.now_ns()
                 if now_ns >= policy.next_wake_ns():
                     policy.wake(now_ns)
@@ -306,17 +309,17 @@ class _SeriesRecorder:
         costs = self.costs.stretch(delta, self._stall_ns(delta, migration_ns), self.latency_ns)
         return self.epoch_start_ns + costs.runtime_ns
 
-    def accesses_until(self, wake_ns: float, remaining: int) -> int:
-        """How many of ``remaining`` accesses to run before looking at the clock again: about
-        as many as reach ``wake_ns`` at the rate so far."""
+    def accesses_until(self, wake_ns: float, remaining: int, now_ns: float) -> int:
+        """How many of ``remaining`` accesses to run before looking at the clock again (it
+        reads ``now_ns``): enough to reach ``wake_ns`` at the rate so far, and a tenth more,
+        so that a wake-up comes after one look, not after ever shorter stretches towards it."""
         if wake_ns == NEVER or remaining <= MIN_SLICE:
             return remaining
         done = int(self.translator.counts[C.ACCESSES])
-        now = self.now_ns()
-        if wake_ns <= now:
+        if wake_ns <= now_ns:
             return min(remaining, MIN_SLICE)
-        ns_per_access = now / done if done and now > 0 else self.latency_ns[0]
-        wanted = int(np.ceil((wake_ns - now) / max(ns_per_access, 1e-3)))
+        ns_per_access = now_ns / done if done and now_ns > 0 else self.latency_ns[0]
+        wanted = int(np.ceil(1.1 * (wake_ns - now_ns) / max(ns_per_access, 1e-3)))
         return int(min(remaining, max(MIN_SLICE, wanted)))
 
     # -- rows and summary ---------------------------------------------------------------------

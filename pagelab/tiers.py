@@ -275,7 +275,10 @@ class Tiers:
 
 
 def tier_table(row_tiers: I64, rows: int) -> npt.NDArray[np.uint8]:
-    """The tier of every page of the first ``rows`` region rows, as a (rows, 512) table."""
+    """The tier of every page of the first ``rows`` region rows, as a (rows, 512) table (all
+    0 when the run keeps no tiers: it has one)."""
+    if not row_tiers.size:
+        return np.zeros((rows, 512), dtype=np.uint8)
     words = row_tiers[: rows * regions.TIER_WORDS_PER_REGION].view(np.uint64)
     shifts = np.arange(0, 64, 2, dtype=np.uint64)
     fields = (words[:, None] >> shifts[None, :]) & np.uint64(3)

@@ -33,6 +33,7 @@ commits a page of them only when it is first written, so they grow without copie
 simulator's memory follows what is mapped."""
 INITIAL_REGIONS = 1024
 """Room for regions at the start; it doubles when the kernel needs more."""
+_EMPTY = np.zeros(0, dtype=np.int64)
 HINT_RECORDS = 1 << 16
 """NUMA hint faults recorded between two looks of the policy; more are counted, not kept."""
 _CLASSES = (("data", "all"), ("instruction", "all"))
@@ -191,14 +192,14 @@ class Translator:
         self.row_keys = np.zeros(INITIAL_REGIONS, dtype=np.int64)
         self.row_touched = np.zeros(INITIAL_REGIONS * regions.WORDS_PER_REGION, dtype=np.int64)
         self.row_accesses = np.zeros(INITIAL_REGIONS, dtype=np.int64)
-        self.row_tiers = np.zeros(INITIAL_REGIONS * regions.TIER_WORDS_PER_REGION, np.int64)
-        self.row_young = np.zeros(INITIAL_REGIONS * regions.WORDS_PER_REGION, dtype=np.int64)
-        self.row_hint = np.zeros(INITIAL_REGIONS * regions.WORDS_PER_REGION, dtype=np.int64)
-        self.hints = np.zeros(2 * HINT_RECORDS, dtype=np.int64)
+        # Tiering state per region row, allocated only when a run tracks it (``track``): a
+        # single-tier run keeps none of it.
+        self.row_tiers = _EMPTY
+        self.row_young = _EMPTY
+        self.row_hint = _EMPTY
+        self.hints = _EMPTY
         self.placement = placement.first_touch(len(machine.tiers))
-        # What the access path tracks for tiering (``access.TRACK_*``); a policy adds what
-        # it reads.
-        self.tracking = access.TRACK_TIERS if len(machine.tiers) > 1 else 0
+        self.tracking = 0
 
         llc = machine.llc
         if llc is None:
@@ -220,6 +221,8 @@ class Translator:
         self.state[C.STATE_ROWS_CAP] = INITIAL_REGIONS
         self.state[[C.STATE_LAST_REGION, C.STATE_LAST_PAGE, C.STATE_LAST_LINE]] = -1
         self.tlb_slots = base  # the TLBs' and walk caches' slots come first in ``words``
+        if len(machine.tiers) > 1:
+            self.track(access.TRACK_TIERS)
 
     def _vma_tables(self, vmas: list[MappedVma]) -> tuple[I64, I64]:
         """The kernel's flat VMA table (rows sorted by pid, then start) and per-pid ranges."""
@@ -317,9 +320,10 @@ class Translator:
             self.row_keys = np.concatenate((self.row_keys, np.zeros(rows, dtype=np.int64)))
             self.row_touched = np.concatenate((self.row_touched, np.zeros_like(self.row_touched)))
             self.row_accesses = np.concatenate((self.row_accesses, np.zeros(rows, np.int64)))
-            self.row_tiers = np.concatenate((self.row_tiers, np.zeros_like(self.row_tiers)))
-            self.row_young = np.concatenate((self.row_young, np.zeros_like(self.row_young)))
-            self.row_hint = np.concatenate((self.row_hint, np.zeros_like(self.row_hint)))
+            self.row_tiers, self.row_young, self.row_hint = (
+                np.concatenate((table, np.zeros_like(table))) if table.size else table
+                for table in (self.row_tiers, self.row_young, self.row_hint)
+            )
             self.state[C.STATE_ROWS_CAP] = 2 * rows
         if self.state[C.STATE_ROWS_USED] + 1 >= self.hash_keys.shape[0] >> 1:
             size = 2 * self.hash_keys.shape[0]
@@ -329,15 +333,24 @@ class Translator:
                 self.hash_keys, self.hash_rows, self.row_keys, int(self.state[C.STATE_ROWS_USED])
             )
 
+    def track(self, flags: int) -> None:
+        """Have the access path keep what ``flags`` (``access.TRACK_*``) names from now on:
+        a page's tier, its accessed bit, NUMA hint faults."""
+        rows = int(self.state[C.STATE_ROWS_CAP])
+        if flags & access.TRACK_TIERS and not self.row_tiers.size:
+            self.row_tiers = np.zeros(rows * regions.TIER_WORDS_PER_REGION, dtype=np.int64)
+        if flags & access.TRACK_YOUNG and not self.row_young.size:
+            self.row_young = np.zeros(rows * regions.WORDS_PER_REGION, dtype=np.int64)
+        if flags & access.TRACK_HINTS and not self.row_hint.size:
+            self.row_hint = np.zeros(rows * regions.WORDS_PER_REGION, dtype=np.int64)
+            self.hints = np.zeros(2 * HINT_RECORDS, dtype=np.int64)
+        self.tracking |= flags
+
     def flush_tlb(self) -> None:
         """Drop every TLB and walk-cache entry (a full flush, as a shootdown of more than a
         few pages does)."""
         self.words[: self.tlb_slots] = lru.EMPTY
         self.state[C.STATE_LAST_PAGE] = -1
-
-    def tier_at(self, row: int, address: int) -> int:
-        """The tier holding ``address`` of region row ``row``."""
-        return int(regions.tier_of(self.row_tiers, row, (address >> 12) & 511))
 
     @property
     def rows_used(self) -> int:

@@ -348,7 +348,9 @@ def _fault(
         else:
             leaf |= node << pagetable.TIER_SHIFT
             upper[first_slot:last_slot] = leaf
-        if block_shift >= regions.REGION_SHIFT:
+        if nodes.shape[0] == 1:
+            pass  # one tier: the run keeps no tiers (``row_tiers`` is empty)
+        elif block_shift >= regions.REGION_SHIFT:
             regions.set_tiers(row_tiers, row, 0, 512, node)
         else:
             first_page = (map_start >> 12) & 511

@@ -36,7 +36,8 @@ class TieringPolicy:
 
     @property
     def tracking(self) -> int:
-        """What the policy reads from the per-access path (``access.TRACK_*`` bits)."""
+        """What the policy reads from the per-access path (``access.TRACK_*`` bits): a
+        policy that moves pages needs their tiers even on a machine with one tier."""
         return 0
 
     def placement(self) -> I64:

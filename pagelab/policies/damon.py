@@ -207,7 +207,7 @@ class Damon(TieringPolicy):
 
     @property
     def tracking(self) -> int:
-        return access.TRACK_YOUNG
+        return access.TRACK_TIERS | access.TRACK_YOUNG
 
     def next_wake_ns(self) -> float:
         return self._next_wake_ns

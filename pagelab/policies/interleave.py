@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
+from pagelab._kernels import access
 from pagelab._kernels import placement as P
 from pagelab.policies.base import PolicySpecBase, TieringPolicy
 from pagelab.units import Bytes
@@ -70,6 +71,10 @@ class Interleave(TieringPolicy):
             self.weights = list(spec.weights)
         self.direction = -1  # the first step gives the slower tiers more
         self.last_ns_per_access: float | None = None
+
+    @property
+    def tracking(self) -> int:
+        return access.TRACK_TIERS if self.spec.tune != "off" else 0
 
     def placement(self) -> npt.NDArray[np.int64]:
         return P.interleave(self.weights)

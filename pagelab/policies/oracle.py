@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from pagelab._kernels import access
 from pagelab.policies.base import PolicySpecBase, TieringPolicy
 
 
@@ -22,6 +23,10 @@ class OracleSpec(PolicySpecBase):
 
 
 class Oracle(TieringPolicy):
+    @property
+    def tracking(self) -> int:
+        return access.TRACK_TIERS
+
     @property
     def wants_epoch_pages(self) -> bool:
         return True

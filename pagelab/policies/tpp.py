@@ -91,7 +91,7 @@ class Tpp(TieringPolicy):
 
     @property
     def tracking(self) -> int:
-        return access.TRACK_YOUNG | access.TRACK_HINTS
+        return access.TRACK_TIERS | access.TRACK_YOUNG | access.TRACK_HINTS
 
     def next_wake_ns(self) -> float:
         return min(self.next_scan_ns, self.next_hints_ns)

@@ -188,7 +188,7 @@ def _policy(tiering: dict[str, Any], vmas: list[Vma] = VMAS, **policy_fields: An
     tiers = Tiers(translator, machine.tiers, policy.migration_cost)
     assert isinstance(policy.tiering, D.DamonSpec)
     damon = D.Damon(tiers, policy.tiering, seed=0)
-    translator.tracking |= damon.tracking  # as simulate() wires it
+    translator.track(damon.tracking)  # as simulate() wires it
     return damon
 
 

@@ -183,7 +183,7 @@ def test_tiers_and_accessed_bits_match_reference(case: str) -> None:
 
     translator = Translator(machine, plan, VMAS, policy)
     translator.placement = placement.interleave([2, 1])
-    translator.tracking |= access.TRACK_YOUNG
+    translator.track(access.TRACK_YOUNG)
     for start in range(0, len(chunk), 997):
         translator.run(chunk, start, min(len(chunk), start + 997))
     reference = ReferenceModel(machine, plan, VMAS, policy.thp, weights=[2, 1])
