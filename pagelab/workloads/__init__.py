@@ -1,7 +1,8 @@
 """Workloads: seeded generators and trace readers, behind one ``build_workload``.
 
 ``GENERATORS`` maps each generator's name to its spec class, whose docstring and JSON
-schema are what the catalogue shows users.
+schema are what the catalogue shows users; it is built from the ``GeneratorSpec`` union, so
+a new generator is listed once, there (and dispatched in ``_generate``).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ lists the docstring and the dashboard builds its form from the JSON schema.
 from __future__ import annotations
 
 import itertools
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -422,22 +422,23 @@ class LlmSpec(_GeneratorBase):
         return value
 
 
-GeneratorSpec = Annotated[
-    UniformSpec | ZipfSpec | ScanSpec | PhaseSpec | KvStoreSpec | SharedSpec | GraphSpec | LlmSpec,
-    Field(discriminator="name"),
-]
+# A new generator is added here, and only here: the registry below is built from this union.
+_GeneratorUnion = (
+    UniformSpec | ZipfSpec | ScanSpec | PhaseSpec | KvStoreSpec | SharedSpec | GraphSpec | LlmSpec
+)
+GeneratorSpec = Annotated[_GeneratorUnion, Field(discriminator="name")]
+
+
+def _generator_name(spec_class: type[_GeneratorBase]) -> str:
+    """The ``name`` a spec class answers to: the one value of its ``Literal`` field."""
+    (name,) = get_args(spec_class.model_fields["name"].annotation)
+    return str(name)
+
 
 GENERATORS: dict[str, type[_GeneratorBase]] = {
-    "uniform": UniformSpec,
-    "zipf": ZipfSpec,
-    "scan": ScanSpec,
-    "phase": PhaseSpec,
-    "kvstore": KvStoreSpec,
-    "shared": SharedSpec,
-    "graph": GraphSpec,
-    "llm": LlmSpec,
+    _generator_name(spec_class): spec_class for spec_class in get_args(_GeneratorUnion)
 }
-"""Generator name → spec class, in the order the catalogue lists them."""
+"""Generator name → spec class, in the order of the union (the order the catalogue lists)."""
 
 
 TraceFormat = Literal["lackey", "text", "uint64", "npy"]

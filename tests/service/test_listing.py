@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from pagelab.workloads import GENERATORS
+
 from .helpers import assert_problem, tiny_spec
 
 
@@ -83,3 +85,15 @@ def test_catalogues_and_probes(api: TestClient) -> None:
     assert "workload" in api.get("/api/v1/spec-schema").json()["properties"]
     assert api.get("/healthz").json() == {"status": "ok"}
     assert api.get("/readyz").json() == {"database": "ok", "broker": "ok"}
+
+
+def test_every_generator_a_spec_accepts_is_registered_and_in_the_catalogue(
+    api: TestClient,
+) -> None:
+    # The names a spec accepts, as the spec's own schema gives them (its discriminator).
+    schema = api.get("/api/v1/spec-schema").json()
+    generator = schema["$defs"]["WorkloadSpec"]["properties"]["generator"]["anyOf"][0]
+    accepted = set(generator["discriminator"]["mapping"])
+    assert accepted == set(GENERATORS)
+    workloads = api.get("/api/v1/workloads").json()
+    assert {w["name"] for w in workloads} == accepted | {"trace"}
