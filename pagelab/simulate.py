@@ -318,7 +318,10 @@ class _SeriesRecorder:
         done = int(self.translator.counts[C.ACCESSES])
         if wake_ns <= now_ns:
             return min(remaining, MIN_SLICE)
-        ns_per_access = now_ns / done if done and now_ns > 0 else self.latency_ns[0]
+        # The rate of this epoch so far (a run's first epoch, with its faults, is slower).
+        in_epoch = done - int(self.previous[C.ACCESSES])
+        elapsed = now_ns - self.epoch_start_ns
+        ns_per_access = elapsed / in_epoch if in_epoch and elapsed > 0 else self.latency_ns[0]
         wanted = int(np.ceil(1.1 * (wake_ns - now_ns) / max(ns_per_access, 1e-3)))
         return int(min(remaining, max(MIN_SLICE, wanted)))
 

@@ -22,6 +22,7 @@ from pagelab.memory.layout import (
     N_COMPACT_PAGES_MIGRATED,
     N_CONTIG_PAGES_MIGRATED,
     N_CONTIG_PAGES_SCANNED,
+    N_FREE_FRAMES,
     N_MAX_ORDER,
     N_WMARK_LOW,
     N_WMARK_MIN,
@@ -184,8 +185,10 @@ def _alloc_huge(
                 frame_bits, pageblocks, free_index, nodes, moves, node, order, CLASS_MOVABLE,
                 direct,
             )  # fmt: skip
-        elif not _buddy.watermark_ok(nodes, node, order, nodes[node, mark]):
-            pfn = -1  # too little free memory: compaction cannot help, reclaim would
+        elif nodes[node, N_FREE_FRAMES] - (1 << order) < nodes[node, mark]:
+            # Too little free memory (the order-0 part of the watermark check: whether a
+            # block of the order is free is the allocator's and compaction's business).
+            pfn = -1
         else:
             pfn = _buddy.alloc(frame_bits, pageblocks, free_index, nodes, node, order,
                                CLASS_MOVABLE)  # fmt: skip
