@@ -132,7 +132,9 @@ def simulate(
         total = controls.access_limit if total is None else min(total, controls.access_limit)
     tiering = spec.policy.tiering
     tiers = Tiers(translator, machine.tiers, spec.policy.migration_cost,
-                  charge=not isinstance(tiering, OracleSpec))  # fmt: skip
+                  charge=not isinstance(tiering, OracleSpec),
+                  split_1g=spec.policy.thp_1g_migration == "split",
+                  pud_deposit=spec.policy.deposit.pud)  # fmt: skip
     policy = make_policy(tiering, tiers, seed=controls.seed)
     translator.placement = policy.placement()
     translator.track(policy.tracking)
@@ -364,6 +366,7 @@ class _SeriesRecorder:
             llc_misses=int(counts[C.LLC_MISSES]),
             memory_accesses=int(counts[C.MEMORY_ACCESSES]),
             hint_faults=int(counts[C.HINT_FAULTS]),
+            thp_splits=int(counts[C.THP_SPLITS]),
         )
         for node, name in enumerate(self.tier_names):
             events[f"memory_accesses_{name}"] = int(counts[C.TIER_MEMORY_ACCESSES + node])
@@ -385,6 +388,7 @@ class _SeriesRecorder:
             "migrated_folios": totals.folios,
             "migration_no_room": totals.no_room,
             "thp_1g_migrations_refused": totals.refused_1g,
+            "thp_1g_migrations_split": totals.split_1g,
             "tlb_shootdowns": totals.tlb_shootdowns,
         }
         for node, name in enumerate(self.tier_names):

@@ -353,7 +353,9 @@ class PolicySpec(_Frozen):
 
     Tiering: ``tiering`` places new pages and moves them between ``machine.tiers``
     (``{"name": "first_touch"}`` by default; see ``pagelab.policies``); ``migration_cost``
-    prices each move.
+    prices each move. ``thp_1g_migration`` is the open 1 GiB question: ``block`` (default)
+    leaves a 1 GiB THP where it is, ``split`` splits its PUD mapping into 512 PMD mappings
+    (using its deposited PMD table, if any) and moves the 2 MiB parts.
     """
 
     base_page: Literal["4K", "16K", "64K"] = "4K"
@@ -372,6 +374,7 @@ class PolicySpec(_Frozen):
     compaction_cost: CompactionCostSpec = CompactionCostSpec()
     tiering: TieringSpec = FirstTouchSpec()
     migration_cost: MigrationCostSpec = MigrationCostSpec()
+    thp_1g_migration: Literal["block", "split"] = "block"
 
     @property
     def any_thp(self) -> bool:

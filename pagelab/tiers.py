@@ -32,6 +32,7 @@ class MigrationTotals:
     demoted_bytes: int = 0
     no_room: int = 0
     refused_1g: int = 0
+    split_1g: int = 0
     ns: float = 0.0  # time the moves took
     stall_ns: float = 0.0  # of that, moves the application waited for (a hint fault's)
     tlb_shootdowns: int = 0
@@ -52,7 +53,14 @@ class Tiers:
         cost: MigrationCostSpec,
         *,
         charge: bool = True,
+        split_1g: bool = False,
+        pud_deposit: bool = False,
     ) -> None:
+        """``split_1g``: a 1 GiB THP is split into 2 MiB ones to migrate (``policy.
+        thp_1g_migration: split``), else it stays (``block``); ``pud_deposit``: anonymous
+        1 GiB THPs deposited their page tables (``policy.thp_deposit``)."""
+        self.split_1g = split_1g
+        self.pud_deposit = pud_deposit
         self.translator = translator
         self.memory = translator.memory
         self.machine_tiers = machine_tiers
@@ -234,13 +242,15 @@ class Tiers:
             np.ascontiguousarray(candidates, dtype=np.int64), dest, limit,
             t.plan.geometry.granule_shift, t.upper, t.ptes, t.roots, t.level_shift,
             t.plan.geometry.fanout_bits, t.row_keys, t.row_tiers, t.hash_keys, t.hash_rows,
-            *self.memory.arrays, t.counts, out,
+            *self.memory.arrays, t.counts, out, self.split_1g, self.pud_deposit,
+            t.state[0:2], int(t.state[C.STATE_UPPER_CAP]), t.level_tables, t.vmas, t.pid_vmas,
         )  # fmt: skip
         totals = self.totals
         totals.promoted_bytes += int(out[migration.OUT_PROMOTED_BYTES])
         totals.demoted_bytes += int(out[migration.OUT_DEMOTED_BYTES])
         totals.no_room += int(out[migration.OUT_NO_ROOM])
         totals.refused_1g += int(out[migration.OUT_REFUSED_1G])
+        totals.split_1g += int(out[migration.OUT_SPLIT_1G])
         folios = int(out[migration.OUT_FOLIOS])
         moved = int(out[migration.OUT_BYTES])
         if folios:

@@ -29,7 +29,8 @@ TIER_MEMORY_ACCESSES = KCOMPACTD_WAKES + 1  # + tier: accesses that reached that
 TIER_RESIDENT_BYTES = TIER_MEMORY_ACCESSES + TIERS  # + tier: workload bytes held there
 HINT_FAULTS = TIER_RESIDENT_BYTES + TIERS  # NUMA hint faults taken (tpp)
 HINTS_DROPPED = HINT_FAULTS + 1  # hint faults the policy's buffer had no room to record
-COUNT = HINTS_DROPPED + 1
+THP_SPLITS = HINTS_DROPPED + 1  # huge mappings split into smaller ones
+COUNT = THP_SPLITS + 1
 
 # Slots of the access kernel's ``state`` array: what it keeps between calls. The first two
 # are the tables taken from each page-table pool (``pagetable.USED_UPPER`` / ``USED_PTES``).

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from pagelab._kernels.config import borrowing_kernel
 from pagelab.memory._bits import ALL_ONES, ZERO
-from pagelab.memory._buddy import free
+from pagelab.memory._buddy import free, set_huge
 from pagelab.memory.layout import (
     CLASS_MOVABLE,
     N_FRAME_START,
@@ -95,4 +95,24 @@ def release_movable(
         nodes[node, N_RELEASE_PB] = (local + step) % count
         nodes[node, N_RELEASED] += 1
         return pfn
+    return -1
+
+
+@borrowing_kernel
+def split_huge(blocks: Blocks, nodes: Nodes, node: int, order: int, new_order: int) -> int:
+    """A huge page of ``order`` on ``node`` becomes huge pages of ``new_order`` (a THP split
+    to smaller THPs): the first one found from the release cursor is re-marked. Its offset,
+    or -1 when the node holds none."""
+    pb_order = nodes[node, N_PB_ORDER]
+    count = nodes[node, N_PAGEBLOCKS]
+    step = 1 << (order - pb_order)
+    start = nodes[node, N_RELEASE_PB] // step * step
+    first_row = nodes[node, N_PB_START]
+    for i in range(0, count, step):
+        local = (start + i) % count
+        if blocks[first_row + local, PB_HUGE] != order:
+            continue
+        for part in range(local, local + step, 1 << max(0, new_order - pb_order)):
+            set_huge(blocks, nodes, node, part << pb_order, new_order, new_order)
+        return local << pb_order
     return -1

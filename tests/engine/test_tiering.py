@@ -356,3 +356,70 @@ def test_migration_moves_folios_and_keeps_counts() -> None:
     assert tiers.totals.demoted_bytes == 8192 and tiers.totals.folios == 2
     assert tiers.totals.ns == pytest.approx(2 * 720 + 8192 / 10.7)
     assert tiers.migrate(np.array([[0, 1]]), 1) == 0
+
+
+def _one_gib_thp(migration: str, deposit: bool) -> tuple[Translator, Tiers, dict[str, Any]]:
+    """One 1 GiB THP, first-touched on the fast tier (2 GiB), by one access."""
+    spec = load_spec({
+        "workload": _scan("1G", 1),
+        "machine": _machine("2G", "2G"),
+        "policy": {"thp": "always", "thp_sizes": ["1G"], "thp_1g_migration": migration,
+                   "thp_deposit": deposit},
+    })  # fmt: skip
+    machine, plan = check_spec(spec)
+    base = 1 << 30
+    translator = Translator(machine, plan, [Vma(pid=0, start=base, size_bytes=1 << 30)],
+                            spec.policy)  # fmt: skip
+    tiers = Tiers(translator, machine.tiers, spec.policy.migration_cost,
+                  split_1g=migration == "split", pud_deposit=deposit)  # fmt: skip
+    address = np.array([base], dtype=np.uint64)
+    translator.run(AccessChunk(address, np.zeros(1, np.uint8), np.zeros(1, np.uint16)), 0, 1)
+    assert translator.counts[C.RESIDENT_BYTES + 7] == 1 << 30  # one 1G folio
+    before = {
+        "pmd_tables": int(translator.level_tables[2]),
+        "deposit": int(translator.counts[C.DEPOSIT_TABLES]),
+        "unmovable": tiers.memory.used_frames(0)["unmovable"],
+    }
+    return translator, tiers, before
+
+
+def test_a_1g_thp_blocks_migration_by_default() -> None:
+    translator, tiers, _ = _one_gib_thp("block", deposit=True)
+    assert tiers.migrate(np.array([[0, 0]]), 1) == 0
+    assert tiers.totals.refused_1g == 1
+    assert tiers.tier_of(0, 0) == 0
+    assert translator.counts[C.THP_SPLITS] == 0
+
+
+@pytest.mark.parametrize("deposit", [True, False])
+def test_a_1g_thp_splits_into_512_pmds_to_migrate(deposit: bool) -> None:
+    """``split``: the PUD mapping becomes one PMD table of 512 2 MiB leaves. With a deposit
+    (1 PMD + 512 PTE tables) the PMD table comes from it (513 → 512 deposited, no new
+    page); without, one unmovable page is allocated. The 2 MiB folio holding the page moves
+    (720 ns + 2 MiB at 10.7 GB/s); moving every 2 MiB part moves the whole 1 GiB."""
+    translator, tiers, before = _one_gib_thp("split", deposit)
+    assert tiers.migrate(np.array([[0, 0]]), 1) == 2 << 20
+    assert translator.counts[C.THP_SPLITS] == 1 and tiers.totals.split_1g == 1
+    assert translator.level_tables[2] == before["pmd_tables"] + 1
+    assert translator.counts[C.RESIDENT_BYTES + 4] == 1 << 30  # now 512 2M folios
+    assert translator.counts[C.RESIDENT_BYTES + 7] == 0
+    if deposit:
+        assert before["deposit"] == 513
+        assert translator.counts[C.DEPOSIT_TABLES] == 512
+        assert tiers.memory.used_frames(0)["unmovable"] == before["unmovable"]
+    else:
+        assert translator.counts[C.DEPOSIT_TABLES] == 0
+        assert tiers.memory.used_frames(0)["unmovable"] == before["unmovable"] + 1
+    assert tiers.totals.ns == pytest.approx(720 + (2 << 20) / 10.7)
+    assert tiers.tier_of(0, 0) == 1
+    assert tiers.resident_bytes(1) == 2 << 20
+    # Touch every other 2 MiB part (their region rows take the tier from the PMD leaves),
+    # then move them all: the whole 1 GiB is on the slow tier, as 512 2 MiB folios.
+    parts = np.arange(1, 512, dtype=np.uint64)
+    address = (np.uint64(1 << 30) + parts * np.uint64(2 << 20)).astype(np.uint64)
+    zeros = np.zeros(parts.shape[0], np.uint8)
+    translator.run(AccessChunk(address, zeros, zeros.astype(np.uint16)), 0, parts.shape[0])
+    rows = np.arange(1, 512, dtype=np.int64)
+    assert tiers.migrate(np.stack((rows, np.zeros_like(rows)), axis=1), 1) == 511 * (2 << 20)
+    assert tiers.resident_bytes(1) == 1 << 30 and tiers.resident_bytes(0) == 0
+    assert translator.counts[C.THP_SPLITS] == 1
