@@ -19,8 +19,8 @@ demotion on, as Linux does it (kernel/sched/fair.c, mm/migrate.c, mm/vmscan.c).
   promotion found no room, demotes until free memory reaches the promo watermark, taking
   pages in CLOCK order over the fast tier: a page whose accessed bit is set gets a second
   chance (the bit is cleared), others are demoted to the next tier. Over one batch of hint
-  faults kswapd is taken to keep up with the promotions that woke it: it makes the room
-  the batch's promotions need.
+  faults kswapd makes the room the batch's promotions need, as far as one thread can:
+  it demotes at most the time since the last batch over one 4 KiB migration's cost.
 
 Simplifications: hint faults are handled in batches every ``hint_batch_us`` of simulated
 time, with that moment as their fault time; the scan period does not adapt (tiering-mode
@@ -87,6 +87,8 @@ class Tpp(TieringPolicy):
         self.period_start_ns = 0.0
         self.period_candidates = 0
         self.clock_cursor = 0
+        self.last_batch_ns = 0.0
+        self.kswapd_budget = 0
         self.rate_limit_pages = spec.promote_rate_limit_mbps * 1e6 / 4096
 
     @property
@@ -101,6 +103,10 @@ class Tpp(TieringPolicy):
             self._scan(now_ns)
             self.next_scan_ns = now_ns + self._scan_period_ms() * MS
         if now_ns >= self.next_hints_ns:
+            # kswapd is one thread: since the last batch it had time to demote this much.
+            elapsed = now_ns - self.last_batch_ns
+            self.kswapd_budget = int(elapsed / self.tiers.cost.ns(1, 4096)) * 4096
+            self.last_batch_ns = now_ns
             self._handle_hints(now_ns)
             self._kswapd()
             self.next_hints_ns = now_ns + self.spec.hint_batch_us * 1000.0
@@ -192,11 +198,11 @@ class Tpp(TieringPolicy):
         watermark."""
         memory = self.tiers.memory
         shortfall = int(memory.nodes[0, N_WMARK_PROMO]) - memory.free_frames(0)
-        need = (shortfall << memory.granule_shift) + max(0, extra_bytes)
+        need = min((shortfall << memory.granule_shift) + max(0, extra_bytes), self.kswapd_budget)
         if need <= 0 or self.tiers.count < 2:
             return
         victims, self.clock_cursor = self.tiers.clock_victims(0, need, self.clock_cursor)
-        self.tiers.migrate(victims, 1, need)
+        self.kswapd_budget -= self.tiers.migrate(victims, 1, need)
 
     def tuned_values(self) -> dict[str, float]:
         counts = self.tiers.translator.counts
