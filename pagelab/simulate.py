@@ -22,6 +22,7 @@ from pagelab.machine import Machine, metric_name, resolve_machine
 from pagelab.memory.report import MemoryRecorder
 from pagelab.paging import MappingPlan, plan_mappings
 from pagelab.policies import NEVER, TieringPolicy, make_policy
+from pagelab.policies.damon import DamonSpec, check_tiers
 from pagelab.policies.interleave import InterleaveSpec
 from pagelab.policies.oracle import OracleSpec
 from pagelab.results import Number, Result, ResultMeta
@@ -84,6 +85,8 @@ def check_spec(spec: Spec) -> tuple[Machine, MappingPlan]:
     machine = resolve_machine(spec.machine)
     plan = plan_mappings(spec.policy, machine)
     tiering = spec.policy.tiering
+    if isinstance(tiering, DamonSpec):
+        check_tiers(tiering, len(machine.tiers))
     weights = tiering.weights if isinstance(tiering, InterleaveSpec) else "auto"
     if isinstance(weights, list) and len(weights) != len(machine.tiers):
         raise SpecError(

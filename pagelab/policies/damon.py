@@ -150,7 +150,7 @@ class Damon(TieringPolicy):
             )
             for s, label in zip(scheme_specs, _labels(scheme_specs), strict=True)
         ]
-        self._check_tiers(scheme_specs)
+        check_tiers(spec, tiers.count)
 
         spans = self._initial_table()
         self.n = spans.shape[0]
@@ -172,17 +172,6 @@ class Damon(TieringPolicy):
             s.next_apply_sis = self._apply_interval_us(s) // self.sample_us
         self._prepare()
         self._next_wake_ns = self.sample_us * self.ns_per_us
-
-    def _check_tiers(self, schemes: list[SchemeSpec]) -> None:
-        for index, s in enumerate(schemes):
-            where = f"policy.tiering.schemes.{index}"
-            if s.target_tier >= self.tiers.count:
-                raise SpecError(f"tier {s.target_tier} does not exist ({self.tiers.count} "
-                                "tiers)", field=f"{where}.target_tier")  # fmt: skip
-            for goal in s.quota.goals:
-                if goal.nid >= self.tiers.count:
-                    raise SpecError(f"tier {goal.nid} does not exist ({self.tiers.count} "
-                                    "tiers)", field=f"{where}.quota.goals")  # fmt: skip
 
     def _initial_table(self) -> I64:
         """Regions of every process, from its VMAs (``damon_va_init_regions``)."""
@@ -595,3 +584,22 @@ class Damon(TieringPolicy):
             values[f"damon_{s.label}_min_score"] = float(s.min_score)
             values[f"damon_{s.label}_applied_bytes"] = float(s.epoch_applied_bytes)
         return values
+
+
+def check_tiers(spec: DamonSpec, tier_count: int) -> None:
+    """Every tier a scheme names (its target, its goals' nodes) exists."""
+    for index, s in enumerate(spec.resolved_schemes()):
+        named = max([s.target_tier, *(goal.nid for goal in s.quota.goals)])
+        if named < tier_count:
+            continue
+        if spec.schemes is None:  # the preset's schemes: the machine is what is short
+            raise SpecError(
+                f"the {spec.preset} preset moves pages between tiers 0 and 1; this machine "
+                f"has {tier_count} tier(s): give machine.tiers a slower tier",
+                field="machine.tiers",
+            )
+        where = f"policy.tiering.schemes.{index}"
+        field = "target_tier" if s.target_tier >= tier_count else "quota.goals"
+        raise SpecError(
+            f"tier {named} does not exist ({tier_count} tiers)", field=f"{where}.{field}"
+        )

@@ -243,6 +243,14 @@ def test_unknown_tier_preset_and_mismatched_weights_are_clear_errors() -> None:
             {"name": "dram", "preset": "cxl_expander"},
         ]
         load_spec({"workload": _scan("1M", 1), "machine": {"tiers": twins}})
+    with pytest.raises(SpecError, match="mtier preset moves pages between tiers 0 and 1"):
+        load_spec({"workload": _scan("1M", 1),
+                   "policy": {"tiering": {"name": "damon", "preset": "mtier"}}})  # fmt: skip
+    with pytest.raises(SpecError, match="tier 3 does not exist") as raised:
+        scheme = {"action": "migrate_hot", "target_tier": 3}
+        load_spec({"workload": _scan("1M", 1), "machine": _machine("64M"),
+                   "policy": {"tiering": {"name": "damon", "schemes": [scheme]}}})  # fmt: skip
+    assert raised.value.field == "policy.tiering.schemes.0.target_tier"
     with pytest.raises(SpecError, match="weights"):
         load_spec({
             "workload": _scan("1M", 1),
