@@ -183,8 +183,10 @@ def _split_pud(
     """Split the PUD mapping of the 1 GiB folio holding ``va`` (on ``node``) into 512 PMD
     mappings of 2 MiB folios; False when no table page can be had."""
     vma = access._find_vma(vmas, pid_vmas, pid, va)
-    from_deposit = pud_deposit and vma >= 0 and (
-        vmas[vma * access.VMA_WIDTH + access.VMA_FLAGS] & access.VMA_ANONYMOUS != 0
+    from_deposit = (
+        pud_deposit
+        and vma >= 0
+        and (vmas[vma * access.VMA_WIDTH + access.VMA_FLAGS] & access.VMA_ANONYMOUS != 0)
     )
     if used[pagetable.USED_UPPER] >= upper_cap:
         return False
