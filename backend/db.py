@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic_core import to_json
+from pydantic_core import from_json, to_json
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -79,6 +79,12 @@ def _json_text(value: Any) -> str:
     return to_json(value, inf_nan_mode="constants").decode()
 
 
+def _json_value(text: str | bytes) -> Any:
+    """A JSON column's value, by pydantic's parser: several times faster than json.loads on
+    the small documents a list page reads a hundred of (its tags and run counts)."""
+    return from_json(text)
+
+
 def make_engine(database_url: str, *, pool_size: int = 10) -> Engine:
     """An engine for ``database_url`` that keeps ``pool_size`` connections open (more are
     opened and closed as needed); SQLite gets WAL and a busy timeout.
@@ -93,6 +99,7 @@ def make_engine(database_url: str, *, pool_size: int = 10) -> Engine:
         engine = create_engine(
             database_url,
             json_serializer=_json_text,
+            json_deserializer=_json_value,
             pool_size=pool_size,
             max_overflow=20,
             connect_args=connect_args,
@@ -102,6 +109,7 @@ def make_engine(database_url: str, *, pool_size: int = 10) -> Engine:
     engine = create_engine(
         database_url,
         json_serializer=_json_text,
+        json_deserializer=_json_value,
         pool_size=pool_size,
         connect_args={"timeout": 30, "check_same_thread": False},
     )
