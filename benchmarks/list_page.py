@@ -70,7 +70,7 @@ def store_experiments(settings: Settings, count: int) -> None:
                 status=status,
                 created_at=created,
                 updated_at=created,
-                tags=[ExperimentTag(tag=TAGS[index % len(TAGS)]), ExperimentTag(tag="bench")],
+                tag_rows=[ExperimentTag(tag=TAGS[index % len(TAGS)]), ExperimentTag(tag="bench")],
             )
             experiment.runs = [
                 Run(

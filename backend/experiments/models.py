@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,7 @@ class Experiment(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
 
-    tags: Mapped[list[ExperimentTag]] = relationship(
+    tag_rows: Mapped[list[ExperimentTag]] = relationship(
         cascade="all, delete-orphan",
         passive_deletes=True,
         lazy="selectin",
@@ -51,9 +52,16 @@ class Experiment(Base):
         Index("ix_experiment_kind_created_at_id", "kind", "created_at", "id"),
     )
 
+    # Read models take these by attribute (``from_attributes``), as the API shows them.
+
     @property
-    def tag_names(self) -> list[str]:
-        return [tag.tag for tag in self.tags]
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
+
+    @property
+    def run_counts(self) -> dict[str, int]:
+        """How many runs are in each status (statuses no run has are left out)."""
+        return dict(Counter(run.status for run in self.runs))
 
 
 class ExperimentTag(Base):

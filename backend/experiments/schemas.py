@@ -68,6 +68,8 @@ class ExperimentCreate(BaseModel):
 class ExperimentSummary(BaseModel):
     """An experiment in a list: its status and how many runs are in each state."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     description: str

@@ -9,17 +9,15 @@ import base64
 import binascii
 import json
 from collections import Counter
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 import pagelab
 from backend.db import utc_now
 from backend.experiments import repository, sweep
-from backend.experiments.models import Experiment
+from backend.experiments.models import Experiment, ExperimentTag
 from backend.experiments.schemas import (
     ExperimentCreate,
     ExperimentPage,
@@ -29,7 +27,7 @@ from backend.fields import check_json_document
 from backend.problems import FieldError, ProblemError, conflict, invalid, not_found
 from backend.runs import repository as run_repository
 from backend.runs import service as run_service
-from backend.runs.models import ACTIVE_STATUSES, Run
+from backend.runs.models import ACTIVE_STATUSES, Run, RunResult
 from backend.settings import Settings
 from backend.traces import repository as trace_repository
 
@@ -150,8 +148,7 @@ def create_experiment(
 
     Returns the experiment as written and the ids of the runs to send to the broker: runs
     whose spec already has a stored result (same spec hash and engine version) succeed at
-    once. The rows are plain dicts, not ORM objects, which cost more CPU to build than the
-    rest of the write.
+    once, with a copy of it.
     """
     if len(set(data.tags)) > settings.max_tags:
         raise invalid("tags", f"{len(set(data.tags))} tags; the limit is {settings.max_tags}")
@@ -165,7 +162,6 @@ def create_experiment(
 
     # Hashing dumps the spec again: do it once per point.
     spec_hashes = [spec.spec_hash() for spec in specs]
-    # Points whose spec already has a stored result succeed at once, with a copy of it.
     stored = {
         spec_hash: run_repository.find_result(
             session, spec_hash=spec_hash, engine_version=pagelab.ENGINE_VERSION
@@ -179,24 +175,28 @@ def create_experiment(
             zip(points, specs, spec_hashes, trace_files, strict=True)
         )
     ]
-    experiment = {
-        "name": data.name,
-        "description": data.description,
-        "kind": "sweep" if axes else "single",
-        "spec": data.spec,
-        "sweep": axes or None,
-        "status": run_service.aggregate_status(Counter(run["status"] for run in runs)),
-        "created_at": now,
-        "updated_at": now,
-    }
-    tags = list(dict.fromkeys(data.tags))
-    repository.add(session, experiment, tags, runs)
+    experiment = Experiment(
+        name=data.name,
+        description=data.description,
+        kind="sweep" if axes else "single",
+        spec=data.spec,
+        sweep=axes or None,
+        status=run_service.aggregate_status(Counter(run.status for run in runs)),
+        created_at=now,
+        updated_at=now,
+        tag_rows=[ExperimentTag(tag=tag) for tag in dict.fromkeys(data.tags)],
+        runs=runs,
+    )
+    repository.add(session, experiment)
     for run in runs:
-        source = stored[run["spec_hash"]]
-        if source is not None:
-            run_repository.copy_result(session, source_result_id=source.id, run_id=run["id"])
-    to_send = [run["id"] for run in runs if run["status"] == "queued"]
-    return _read(session, {**experiment, "tags": tags}, runs), to_send
+        if run.result is not None:
+            source = stored[run.spec_hash]
+            assert source is not None
+            run_repository.copy_result(session, source_result_id=source.id, run_id=run.id)
+    # The objects as written: reading them back would cost a submission more CPU than the
+    # rest of it.
+    to_send = [run.id for run in runs if run.status == "queued"]
+    return ExperimentRead.model_validate(experiment), to_send
 
 
 def _new_run(
@@ -207,30 +207,40 @@ def _new_run(
     trace_file: str | None,
     source: run_repository.StoredResult | None,
     now: datetime,
-) -> dict[str, Any]:
-    """A run's row: queued, or succeeded at once with a copy of ``source``, a stored result."""
+) -> Run:
+    """A new run: queued, or succeeded at once with a copy of ``source``, a stored result."""
     accesses = int(source.meta["accesses"]) if source is not None else None
-    return {
-        "point_index": index,
-        "params": point,
-        "spec": spec.model_dump(mode="json"),
-        "spec_hash": spec_hash,
-        "engine_version": pagelab.ENGINE_VERSION,
-        "trace_file": trace_file,
-        "status": "queued" if source is None else "succeeded",
-        "cancel_requested": False,
-        "reused_result": source is not None,
-        "attempts": 0,
-        "worker_hostname": None,
-        "accesses_done": accesses or 0,
-        "accesses_total": accesses,
-        "error": None,
-        "created_at": now,
-        "dispatched_at": None,
-        "started_at": None if source is None else now,
-        "heartbeat_at": None,
-        "finished_at": None if source is None else now,
-    }
+    return Run(
+        point_index=index,
+        params=point,
+        spec=spec.model_dump(mode="json"),
+        spec_hash=spec_hash,
+        engine_version=pagelab.ENGINE_VERSION,
+        trace_file=trace_file,
+        status="queued" if source is None else "succeeded",
+        cancel_requested=False,
+        reused_result=source is not None,
+        attempts=0,
+        worker_hostname=None,
+        accesses_done=accesses or 0,
+        accesses_total=accesses,
+        error=None,
+        created_at=now,
+        dispatched_at=None,
+        started_at=None if source is None else now,
+        heartbeat_at=None,
+        finished_at=None if source is None else now,
+        # What the copy will hold but its arrays, which the database copies.
+        result=None
+        if source is None
+        else RunResult(
+            spec_hash=spec_hash,
+            engine_version=pagelab.ENGINE_VERSION,
+            meta=source.meta,
+            summary=source.summary,
+            created_at=now,
+        ),
+    )
 
 
 def get_experiment(session: Session, *, experiment_id: int) -> Experiment:
@@ -240,51 +250,19 @@ def get_experiment(session: Session, *, experiment_id: int) -> Experiment:
     return experiment
 
 
-def to_read(session: Session, experiment: Experiment, runs: list[Run]) -> ExperimentRead:
-    fields = {
-        "id": experiment.id,
-        "name": experiment.name,
-        "description": experiment.description,
-        "tags": experiment.tag_names,
-        "kind": experiment.kind,
-        "status": experiment.status,
-        "created_at": experiment.created_at,
-        "updated_at": experiment.updated_at,
-        "spec": experiment.spec,
-        "sweep": experiment.sweep,
-    }
-    return _read(session, fields, [run_service.column_values(run) for run in runs])
-
-
-def _read(
-    session: Session, experiment: dict[str, Any], runs: list[dict[str, Any]]
-) -> ExperimentRead:
-    """An experiment's response from its fields and its runs' columns (rows just written, or
-    mapped objects' values)."""
-    summaries = run_repository.summaries(
-        session, [run["id"] for run in runs if run["status"] == "succeeded"]
-    )
-    return ExperimentRead.model_validate(
-        {
-            **experiment,
-            "run_counts": dict(Counter(run["status"] for run in runs)),
-            "runs": [run_service.read_values(run, summaries.get(run["id"])) for run in runs],
-        }
-    )
-
-
 def read_experiment(session: Session, *, experiment_id: int) -> ExperimentRead:
-    experiment = get_experiment(session, experiment_id=experiment_id)
-    return to_read(session, experiment, run_repository.for_experiment(session, experiment.id))
+    experiment = repository.with_runs(session, experiment_id)
+    if experiment is None:
+        raise not_found("experiment", experiment_id)
+    return ExperimentRead.model_validate(experiment)
 
 
-def _encode_cursor(sort: str, row: Row[Any]) -> str:
-    column = repository.SORTS[sort][0].key
-    key = getattr(row, column)
+def _encode_cursor(sort: str, item: dict[str, Any]) -> str:
+    key = item[repository.SORTS[sort][0].key]
     document = {
         "sort": sort,
         "key": key.isoformat() if isinstance(key, datetime) else key,
-        "id": row.id,
+        "id": item["id"],
     }
     return base64.urlsafe_b64encode(json.dumps(document).encode()).decode().rstrip("=")
 
@@ -321,7 +299,7 @@ def list_page(
     rows = repository.page(session, where=where, sort=sort, after=after, limit=limit + 1)
     items, more = rows[:limit], len(rows) > limit
     return {
-        "items": [_list_item(row) for row in items],
+        "items": items,
         "next_cursor": _encode_cursor(sort, items[-1]) if more else None,
     }
 
@@ -338,27 +316,6 @@ def list_experiments(
     return ExperimentPage.model_validate(
         list_page(session, where=where, sort=sort, cursor=cursor, limit=limit)
     )
-
-
-def _list_item(row: Sequence[Any]) -> dict[str, Any]:
-    id_, name, description, kind, status, created_at, updated_at, tags, run_counts = row
-    return {
-        "id": id_,
-        "name": name,
-        "description": description,
-        "tags": sorted(tags.split(" ")) if tags else [],
-        "kind": kind,
-        "status": status,
-        # "queued:2 succeeded:1": run statuses hold no spaces or colons.
-        "run_counts": {
-            run_status: int(count)
-            for run_status, _, count in (pair.partition(":") for pair in run_counts.split(" "))
-        }
-        if run_counts
-        else {},
-        "created_at": created_at,
-        "updated_at": updated_at,
-    }
 
 
 def cancel_experiment(session: Session, *, experiment_id: int) -> None:

@@ -62,6 +62,9 @@ class Run(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     experiment: Mapped[Experiment] = relationship(back_populates="runs")
+    # View-only: results are stored on their own (``repository.add_result``, ``copy_result``)
+    # and the database deletes them with their run (ON DELETE CASCADE).
+    result: Mapped[RunResult | None] = relationship(viewonly=True)
 
     __table_args__ = (
         UniqueConstraint("experiment_id", "point_index"),
@@ -71,6 +74,27 @@ class Run(Base):
         Index("ix_run_status_heartbeat_at", "status", "heartbeat_at"),
         Index("ix_run_trace_file", "trace_file"),
     )
+
+    # Read models take these by attribute (``from_attributes``), as the API shows them.
+
+    @property
+    def progress(self) -> dict[str, Any]:
+        """Accesses done of the total; a succeeded run whose total was never known is done."""
+        fraction = None
+        if self.accesses_total:
+            fraction = min(1.0, self.accesses_done / self.accesses_total)
+        elif self.status == "succeeded":
+            fraction = 1.0
+        return {
+            "accesses_done": self.accesses_done,
+            "accesses_total": self.accesses_total,
+            "fraction": fraction,
+        }
+
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        """The result's summary metrics; None until the run succeeded."""
+        return self.result.summary if self.result is not None else None
 
 
 class RunResult(Base):

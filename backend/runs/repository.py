@@ -23,29 +23,8 @@ def get(session: Session, run_id: int) -> Run | None:
     return session.get(Run, run_id, populate_existing=True)
 
 
-def for_experiment(session: Session, experiment_id: int) -> list[Run]:
-    return list(
-        session.scalars(
-            select(Run)
-            .where(Run.experiment_id == experiment_id)
-            .order_by(Run.point_index)
-            .execution_options(populate_existing=True)
-        )
-    )
-
-
 def existing_ids(session: Session, run_ids: Sequence[int]) -> set[int]:
     return set(session.scalars(select(Run.id).where(Run.id.in_(run_ids))))
-
-
-def summaries(session: Session, run_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Summary metrics by run id, for runs that have a result (the arrays are not read)."""
-    if not run_ids:
-        return {}
-    rows = session.execute(
-        select(RunResult.run_id, RunResult.summary).where(RunResult.run_id.in_(run_ids))
-    )
-    return {run_id: summary for run_id, summary in rows}
 
 
 def result(session: Session, run_id: int) -> RunResult | None:
@@ -55,6 +34,7 @@ def result(session: Session, run_id: int) -> RunResult | None:
 class StoredResult(NamedTuple):
     id: int
     meta: dict[str, Any]
+    summary: dict[str, Any]
 
 
 # The statements every submission runs are built once, and on the tables rather than the
@@ -64,7 +44,7 @@ _RUN = Base.metadata.tables["run"]
 _RESULT = Base.metadata.tables["result"]
 
 _FIND_RESULT = (
-    select(_RESULT.c.id, _RESULT.c.meta)
+    select(_RESULT.c.id, _RESULT.c.meta, _RESULT.c.summary)
     .where(
         _RESULT.c.spec_hash == bindparam("spec_hash"),
         _RESULT.c.engine_version == bindparam("engine_version"),
@@ -75,7 +55,8 @@ _FIND_RESULT = (
 
 
 def find_result(session: Session, *, spec_hash: str, engine_version: str) -> StoredResult | None:
-    """A stored result for this spec and engine version: its id and meta, nothing else."""
+    """A stored result for this spec and engine version: its id, meta and summary (not its
+    arrays)."""
     row = session.execute(
         _FIND_RESULT, {"spec_hash": spec_hash, "engine_version": engine_version}
     ).first()

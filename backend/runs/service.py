@@ -20,7 +20,7 @@ from backend.problems import conflict, not_found
 from backend.runs import repository
 from backend.runs.models import Run, RunResult
 from backend.runs.result_blob import pack_arrays
-from backend.runs.schemas import RunProgress, RunRead
+from backend.runs.schemas import RunRead
 from backend.settings import Settings
 
 FINAL_STATUSES = ("succeeded", "failed", "cancelled")
@@ -51,40 +51,6 @@ def refresh_experiment_status(session: Session, *, experiment_id: int) -> None:
         experiment_repository.set_status(session, experiment, status, utc_now())
 
 
-_COLUMNS = [column.key for column in Run.__table__.columns]
-# The columns a RunRead shows as they are.
-_READ_COLUMNS = [name for name in RunRead.model_fields if name in _COLUMNS]
-
-
-def to_read(run: Run, summary: dict[str, Any] | None) -> RunRead:
-    return read_values(column_values(run), summary)
-
-
-def column_values(run: Run) -> dict[str, Any]:
-    """A mapped run's columns, as a row holds them."""
-    return {name: getattr(run, name) for name in _COLUMNS}
-
-
-def read_values(run: Mapping[str, Any], summary: dict[str, Any] | None) -> RunRead:
-    """A run's response from its columns (a row, or a mapped run's attributes)."""
-    fraction = None
-    if run["accesses_total"]:
-        fraction = min(1.0, run["accesses_done"] / run["accesses_total"])
-    elif run["status"] == "succeeded":
-        fraction = 1.0
-    return RunRead.model_validate(
-        {
-            **{name: run[name] for name in _READ_COLUMNS},
-            "progress": RunProgress(
-                accesses_done=run["accesses_done"],
-                accesses_total=run["accesses_total"],
-                fraction=fraction,
-            ),
-            "summary": summary,
-        }
-    )
-
-
 def get_run(session: Session, *, run_id: int) -> Run:
     run = repository.get(session, run_id)
     if run is None:
@@ -93,8 +59,7 @@ def get_run(session: Session, *, run_id: int) -> Run:
 
 
 def read_run(session: Session, *, run_id: int) -> RunRead:
-    run = get_run(session, run_id=run_id)
-    return to_read(run, repository.summaries(session, [run.id]).get(run.id))
+    return RunRead.model_validate(get_run(session, run_id=run_id))
 
 
 @dataclass(frozen=True)
@@ -204,7 +169,7 @@ def cancel_run(session: Session, *, run_id: int) -> RunRead:
         raise conflict(f"run {run_id} is already {run.status}")
     cancel_runs(session, experiment_id=run.experiment_id, run_ids=[run_id])
     session.refresh(run)
-    return to_read(run, None)
+    return RunRead.model_validate(run)
 
 
 def requeue_runs(session: Session, *, experiment_id: int, run_ids: Sequence[int]) -> None:

@@ -21,9 +21,8 @@ from backend.db import utc_now
 from backend.experiments import repository as experiment_repository
 from backend.problems import FieldError, ProblemError, not_found
 from backend.runs import repository as run_repository
-from backend.runs import service as run_service
 from backend.runs.result_blob import assemble_result
-from backend.runs.schemas import ResultRead
+from backend.runs.schemas import ResultRead, RunRead
 from backend.settings import Settings
 from backend.shares import repository
 from backend.shares.models import Share, ShareRun
@@ -81,14 +80,13 @@ def create_share(
             )
     if errors:
         raise _refuse(errors)
-    summaries = run_repository.summaries(session, run_ids)
     results = repository.result_parts(session, run_ids)
     frozen: list[ShareRun] = []
     experiments: dict[str, dict[str, object]] = {}
     for position, run_id in enumerate(run_ids):
         run = runs[run_id]
         assert run is not None
-        read = run_service.to_read(run, summaries.get(run_id))
+        read = RunRead.model_validate(run)
         shared = SharedRun.model_validate(
             {**read.model_dump(), "accesses": read.progress.accesses_done}
         )
@@ -106,11 +104,8 @@ def create_share(
         if key not in experiments:
             experiment = experiment_repository.get(session, run.experiment_id)
             assert experiment is not None  # a run's experiment outlives it
-            experiments[key] = SharedExperiment(
-                id=experiment.id,
-                name=experiment.name,
-                description=experiment.description,
-                tags=experiment.tag_names,
+            experiments[key] = SharedExperiment.model_validate(
+                experiment, from_attributes=True
             ).model_dump(mode="json")
     token = secrets.token_urlsafe(32)
     expires_at = utc_now() + timedelta(seconds=data.expires_in_s) if data.expires_in_s else None
