@@ -156,7 +156,8 @@ def simulate(
             end = position + min(len(chunk) - position, controls.epoch_accesses - in_epoch)
             if policy.wants_epoch_pages:
                 policy.before_epoch(_page_keys(chunk, position, end))
-            now_ns = series.now_ns()
+            # The clock is read only for a policy that will wake.
+            now_ns = series.now_ns() if policy.next_wake_ns() != NEVER else 0.0
             while position < end:
                 # Stop at the policy's next wake-up on the simulated clock.
                 step = series.accesses_until(policy.next_wake_ns(), end - position, now_ns)

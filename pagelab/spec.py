@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from pagelab._kernels.counters import TIERS
 from pagelab.memory.ageing import AgeingSpec
 from pagelab.policies import TieringSpec
 from pagelab.policies.first_touch import FirstTouchSpec
@@ -133,10 +134,6 @@ class TierSpec(_Frozen):
         return self
 
 
-MAX_TIERS = 4
-"""Tiers a machine may have: a page's tier is kept in two bits."""
-
-
 class LlcSpec(_Frozen):
     """Last-level cache filter: hits never reach memory.
 
@@ -209,7 +206,7 @@ class MachineSpec(_Frozen):
     granules: list[Granule] | None = Field(default=None, min_length=1, max_length=3)
     contiguous_pte: bool | None = None
     pte_coalescing: Literal[1, 2, 4, 8] | None = None
-    tiers: list[TierSpec] | None = Field(default=None, min_length=1, max_length=MAX_TIERS)
+    tiers: list[TierSpec] | None = Field(default=None, min_length=1, max_length=TIERS)
     llc: LlcSpec | Literal["none"] | None = None
     cpu: CpuSpec | None = None
     ageing: Ageing | None = None

@@ -85,13 +85,15 @@ class Tiers:
 
     def room_bytes(self, node: int) -> int:
         """Free bytes above the node's high watermark: what migration may fill."""
-        high = int(self.memory.nodes[node, N_WMARK_HIGH])
-        return max(0, self.memory.free_frames(node) - high) << self.memory.granule_shift
+        return self._free_above(node, N_WMARK_HIGH)
 
     def room_above_min_bytes(self, node: int) -> int:
         """Free bytes above the node's min watermark: what an allocation that may neither
         reclaim nor dip into reserves takes (GFP_NOWAIT, as DAMOS migration allocates)."""
-        mark = int(self.memory.nodes[node, N_WMARK_MIN])
+        return self._free_above(node, N_WMARK_MIN)
+
+    def _free_above(self, node: int, mark_column: int) -> int:
+        mark = int(self.memory.nodes[node, mark_column])
         return max(0, self.memory.free_frames(node) - mark) << self.memory.granule_shift
 
     def resident_bytes(self, node: int) -> int:
@@ -110,21 +112,11 @@ class Tiers:
     def touched_pages(self, node: int) -> I64:
         """(row, page) of every touched 4 KiB page held by ``node``, in row order."""
         t = self.translator
-        used = t.rows_used
-        touched = t.row_touched[: used * regions.WORDS_PER_REGION].view(np.uint64)
-        bits = np.unpackbits(touched.view(np.uint8), bitorder="little").reshape(used, 512)
-        tiers = tier_table(t.row_tiers, used)
-        rows, pages = np.nonzero((bits == 1) & (tiers == node))
-        return np.stack((rows, pages), axis=1).astype(np.int64)
+        return _pages(self._touched() & (tier_table(t.row_tiers, t.rows_used) == node))
 
     def all_touched_pages(self) -> I64:
         """(row, page) of every touched 4 KiB page, in row order."""
-        t = self.translator
-        used = t.rows_used
-        touched = t.row_touched[: used * regions.WORDS_PER_REGION].view(np.uint64)
-        bits = np.unpackbits(touched.view(np.uint8), bitorder="little").reshape(used, 512)
-        rows, pages = np.nonzero(bits)
-        return np.stack((rows, pages), axis=1).astype(np.int64)
+        return _pages(self._touched())
 
     def region_tiers(self) -> I64 | None:
         """Per region row, the tier holding most of its touched pages (ties: the faster);
@@ -132,12 +124,15 @@ class Tiers:
         if self.count == 1:
             return None
         t = self.translator
-        used = t.rows_used
-        touched = t.row_touched[: used * regions.WORDS_PER_REGION].view(np.uint64)
-        bits = np.unpackbits(touched.view(np.uint8), bitorder="little").reshape(used, 512)
-        table = tier_table(t.row_tiers, used)
-        held = np.stack([((table == n) & (bits == 1)).sum(axis=1) for n in range(self.count)])
+        touched = self._touched()
+        table = tier_table(t.row_tiers, t.rows_used)
+        held = np.stack([((table == n) & touched).sum(axis=1) for n in range(self.count)])
         return held.argmax(axis=0).astype(np.int64)
+
+    def _touched(self) -> npt.NDArray[np.bool_]:
+        """Which 4 KiB pages of every region row in use were touched, as (rows, 512)."""
+        t = self.translator
+        return self._bits(t.row_touched, np.arange(t.rows_used))
 
     def tiers_of(self, pages: I64) -> npt.NDArray[np.uint8]:
         """The tier holding each (row, page)."""
@@ -282,6 +277,12 @@ class Tiers:
             if need:
                 self.migrate(resident[~in_hot], node + 1, need)
             self.migrate(hot, node)
+
+
+def _pages(mask: npt.NDArray[np.bool_]) -> I64:
+    """(row, page) of every set cell of a (rows, 512) page table, in row order."""
+    rows, pages = np.nonzero(mask)
+    return np.stack((rows, pages), axis=1).astype(np.int64)
 
 
 def tier_table(row_tiers: I64, rows: int) -> npt.NDArray[np.uint8]:

@@ -351,8 +351,8 @@ def _fault(
         else:
             leaf |= node << pagetable.TIER_SHIFT
             upper[first_slot:last_slot] = leaf
-        if nodes.shape[0] == 1:
-            pass  # one tier: the run keeps no tiers (``row_tiers`` is empty)
+        if row_tiers.shape[0] == 0:
+            pass  # the run keeps no tiers (one tier, no policy that moves pages)
         elif block_shift >= regions.REGION_SHIFT:
             regions.set_tiers(row_tiers, row, 0, 512, node)
         else:

@@ -7,11 +7,11 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from pagelab._kernels.counters import TIERS
 from pagelab.policies.base import PolicySpecBase
 from pagelab.units import Bytes
 
 UINT_MAX = (1 << 32) - 1
-MAX_TIERS = 4
 MTIER_QUOTA_BYTES = 200 << 20
 
 
@@ -51,7 +51,7 @@ class QuotaGoalSpec(PolicySpecBase):
         description="node_mem_used_bp: (capacity − free) × 10000 / capacity of the tier; "
         "node_mem_free_bp: free × 10000 / capacity."
     )
-    nid: int = Field(default=0, ge=0, lt=MAX_TIERS, description="The tier (node) measured.")
+    nid: int = Field(default=0, ge=0, lt=TIERS, description="The tier (node) measured.")
     target_bp: int = Field(ge=1, le=10_000, description="Target value (basis points).")
 
 
@@ -102,7 +102,7 @@ class SchemeSpec(PolicySpecBase):
     action: Literal["migrate_hot", "migrate_cold"] = Field(
         description="migrate_hot prioritises hot regions, migrate_cold cold ones."
     )
-    target_tier: int = Field(ge=0, lt=MAX_TIERS, description="Destination tier (node id).")
+    target_tier: int = Field(ge=0, lt=TIERS, description="Destination tier (node id).")
     access_pattern: AccessPatternSpec = Field(
         default_factory=AccessPatternSpec, description="Regions the scheme acts on."
     )
