@@ -19,6 +19,7 @@ from pagelab.costs import CostModel, StretchCosts
 from pagelab.errors import Cancelled, SpecError
 from pagelab.heatmap import HeatmapBuilder
 from pagelab.machine import Machine, metric_name, resolve_machine
+from pagelab.mappings import Mappings
 from pagelab.memory.report import MemoryRecorder
 from pagelab.paging import MappingPlan, plan_mappings
 from pagelab.policies import NEVER, TieringPolicy, make_policy
@@ -32,7 +33,8 @@ from pagelab.translation import Translator, physical_memory
 from pagelab.units import PAGE_SIZES
 from pagelab.version import ENGINE_VERSION
 from pagelab.workloads import GENERATORS, build_workload
-from pagelab.workloads.base import AccessChunk, Workload
+from pagelab.workloads.base import EVENT_KINDS, AccessChunk, Workload
+from pagelab.workloads.stream import slice_chunk
 
 CHUNK_ACCESSES = 1 << 20
 MIN_SLICE = 64
@@ -84,6 +86,11 @@ def check_spec(spec: Spec) -> tuple[Machine, MappingPlan]:
     """Checks that need the machine: the preset exists and the policy fits the hardware."""
     machine = resolve_machine(spec.machine)
     plan = plan_mappings(spec.policy, machine)
+    generator = spec.workload.generator
+    if generator is not None and generator.events:
+        # Lays out the generator's VMAs (cheap: no access is drawn) to place its events.
+        build_workload(spec.workload, seed=spec.controls.seed, base_dir=None,
+                       granule_bytes=plan.geometry.granule_bytes)  # fmt: skip
     tiering = spec.policy.tiering
     if isinstance(tiering, DamonSpec):
         check_tiers(tiering, len(machine.tiers))
@@ -136,8 +143,7 @@ def simulate(
     tiering = spec.policy.tiering
     tiers = Tiers(translator, machine.tiers, spec.policy.migration_cost,
                   charge=not isinstance(tiering, OracleSpec),
-                  split_1g=spec.policy.thp_1g_migration == "split",
-                  pud_deposit=spec.policy.deposit.pud)  # fmt: skip
+                  split_1g=spec.policy.thp_1g_migration == "split")  # fmt: skip
     policy = make_policy(tiering, tiers, seed=controls.seed)
     translator.placement = policy.placement()
     translator.track(policy.tracking)
@@ -145,6 +151,7 @@ def simulate(
     heatmap = HeatmapBuilder(controls.heatmap_time_bins, controls.heatmap_address_bins, total,
                              controls.epoch_accesses, [t.name for t in machine.tiers])  # fmt: skip
 
+    mappings = Mappings(translator, full_split=spec.policy.thp_split == "full")
     done = 0
     in_epoch = 0
     chunks = _limited(workload.chunks(CHUNK_ACCESSES), controls.access_limit)
@@ -152,8 +159,16 @@ def simulate(
         if should_cancel is not None and should_cancel():
             raise Cancelled()
         position = 0
-        while position < len(chunk):
+        events = list(chunk.events)
+        while True:
+            while events and events[0].index == position:
+                mappings.apply(events.pop(0))
+            if position == len(chunk):
+                break
+            # Up to the epoch's end or the next event, whichever comes first.
             end = position + min(len(chunk) - position, controls.epoch_accesses - in_epoch)
+            if events:
+                end = min(end, events[0].index)
             if policy.wants_epoch_pages:
                 policy.before_epoch(_page_keys(chunk, position, end))
             # The clock is read only for a policy that will wake.
@@ -256,7 +271,7 @@ def _limited(chunks: Iterator[AccessChunk], limit: int | None) -> Iterator[Acces
         if left <= 0:
             return
         if len(chunk) > left:
-            chunk = AccessChunk(chunk.address[:left], chunk.kind[:left], chunk.pid[:left])
+            chunk = slice_chunk(chunk, 0, left)
         left -= len(chunk)
         yield chunk
 
@@ -348,6 +363,8 @@ class _SeriesRecorder:
         for size_id in self.folio_sizes:
             name = PAGE_SIZES[size_id].lower()
             memory[f"resident_bytes_{name}"] = int(counts[C.RESIDENT_BYTES + size_id])
+        for level, name in enumerate(self.plan.geometry.level_names[1:], start=1):
+            memory[f"live_mappings_{name}"] = int(counts[C.LIVE_MAPPINGS + level])
         for node, name in enumerate(self.tier_names):
             memory[f"resident_bytes_{name}"] = self.tiers.resident_bytes(node)
             memory[f"used_bytes_{name}"] = self.tiers.capacity_bytes(node) - self.tiers.free_bytes(
@@ -378,6 +395,9 @@ class _SeriesRecorder:
             name = PAGE_SIZES[size_id].lower()
             events[f"thp_{name}_alloc_attempts"] = int(counts[C.THP_ATTEMPTS + size_id])
             events[f"thp_{name}_fallbacks"] = int(counts[C.THP_FALLBACKS + size_id])
+            events[f"thp_splits_{name}"] = int(counts[C.SPLITS_BY_SIZE + size_id])
+        for index, kind in enumerate(EVENT_KINDS):
+            events[f"events_{kind}"] = int(counts[C.EVENTS + index])
         return events
 
     def _tiering(self, counts: np.ndarray, totals: MigrationTotals, costs: StretchCosts) -> dict[
@@ -393,7 +413,7 @@ class _SeriesRecorder:
             "migration_no_room": totals.no_room,
             "thp_1g_migrations_refused": totals.refused_1g,
             "thp_1g_migrations_split": totals.split_1g,
-            "tlb_shootdowns": totals.tlb_shootdowns,
+            "tlb_shootdowns": int(counts[C.TLB_SHOOTDOWNS]),
         }
         for node, name in enumerate(self.tier_names):
             row[f"memory_latency_ns_{name}"] = costs.tier_latency_ns[node]

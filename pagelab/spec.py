@@ -353,6 +353,12 @@ class PolicySpec(_Frozen):
     prices each move. ``thp_1g_migration`` is the open 1 GiB question: ``block`` (default)
     leaves a 1 GiB THP where it is, ``split`` splits its PUD mapping into 512 PMD mappings
     (using its deposited PMD table, if any) and moves the 2 MiB parts.
+
+    Splits: when a workload event (``munmap``, ``mprotect``, ``madvise_dontneed``) cuts a
+    huge page, ``thp_split`` says how it splits: ``full`` (default, the 1 GiB THP RFC: to
+    PTEs at once, 262,144 of them for 1 GiB) or ``pmd_first`` (the floated alternative: 512
+    PMD mappings, then only the 2 MiB ranges the event cuts go to PTEs). A split takes its
+    page tables from the THP's deposit when it made one, else allocates them.
     """
 
     base_page: Literal["4K", "16K", "64K"] = "4K"
@@ -372,6 +378,7 @@ class PolicySpec(_Frozen):
     tiering: TieringSpec = FirstTouchSpec()
     migration_cost: MigrationCostSpec = MigrationCostSpec()
     thp_1g_migration: Literal["block", "split"] = "block"
+    thp_split: Literal["full", "pmd_first"] = "full"
 
     @property
     def any_thp(self) -> bool:

@@ -35,7 +35,6 @@ class MigrationTotals:
     split_1g: int = 0
     ns: float = 0.0  # time the moves took
     stall_ns: float = 0.0  # of that, moves the application waited for (a hint fault's)
-    tlb_shootdowns: int = 0
 
     def minus(self, earlier: MigrationTotals) -> MigrationTotals:
         return MigrationTotals(
@@ -54,13 +53,10 @@ class Tiers:
         *,
         charge: bool = True,
         split_1g: bool = False,
-        pud_deposit: bool = False,
     ) -> None:
         """``split_1g``: a 1 GiB THP is split into 2 MiB ones to migrate (``policy.
-        thp_1g_migration: split``), else it stays (``block``); ``pud_deposit``: anonymous
-        1 GiB THPs deposited their page tables (``policy.thp_deposit``)."""
+        thp_1g_migration: split``), else it stays (``block``)."""
         self.split_1g = split_1g
-        self.pud_deposit = pud_deposit
         self.translator = translator
         self.memory = translator.memory
         self.machine_tiers = machine_tiers
@@ -182,7 +178,6 @@ class Tiers:
         hint = t.row_hint[: t.rows_used * per].reshape(-1, per)
         hint[rows] |= words
         t.flush_tlb()
-        self.totals.tlb_shootdowns += 1
 
     def take_hints(self) -> I64:
         """The (row, page) of each hint fault recorded since the last call."""
@@ -237,8 +232,8 @@ class Tiers:
             np.ascontiguousarray(candidates, dtype=np.int64), dest, limit,
             t.plan.geometry.granule_shift, t.upper, t.ptes, t.roots, t.level_shift,
             t.plan.geometry.fanout_bits, t.row_keys, t.row_tiers, t.hash_keys, t.hash_rows,
-            *self.memory.arrays, t.counts, out, self.split_1g, self.pud_deposit,
-            t.state[0:2], int(t.state[C.STATE_UPPER_CAP]), t.level_tables, t.vmas, t.pid_vmas,
+            *self.memory.arrays, t.counts, out, self.split_1g, t.shape, t.state[0:2],
+            t.level_tables,
         )  # fmt: skip
         totals = self.totals
         totals.promoted_bytes += int(out[migration.OUT_PROMOTED_BYTES])
@@ -257,7 +252,6 @@ class Tiers:
                     totals.stall_ns += ns
             # The moved translations are stale in every TLB: one batched flush.
             t.flush_tlb()
-            totals.tlb_shootdowns += 1
         return moved
 
     def place_hottest(self, keys: I64) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from pagelab._kernels import access, lru, pagetable, placement, regions
+from pagelab._kernels import access, lru, pagetable, placement, regions, remap
 from pagelab._kernels import counters as C
 from pagelab.address_space import MappedVma, map_vmas
 from pagelab.errors import PagelabError
@@ -172,7 +172,7 @@ class Translator:
         self.roots = np.full(MAX_PIDS, -1, dtype=np.int64)
         self.level_tables = np.zeros(geometry.levels, dtype=np.int64)
 
-        self.vmas, self.pid_vmas = self._vma_tables(map_vmas(policy, plan, vmas))
+        self.set_vmas(map_vmas(policy, plan, vmas))
         kinds = plan.kinds
         columns = np.zeros((len(kinds), access.KIND_WIDTH), dtype=np.int64)
         for row, k in zip(columns, kinds, strict=True):
@@ -221,8 +221,21 @@ class Translator:
         self.state[C.STATE_ROWS_CAP] = INITIAL_REGIONS
         self.state[[C.STATE_LAST_REGION, C.STATE_LAST_PAGE, C.STATE_LAST_LINE]] = -1
         self.tlb_slots = base  # the TLBs' and walk caches' slots come first in ``words``
+        smallest = plan.kinds[-1]
+        self.shape = np.zeros(remap.SHAPE_WIDTH, dtype=np.int64)
+        self.shape[remap.SHAPE_FANOUT_BITS] = geometry.fanout_bits
+        self.shape[remap.SHAPE_GRANULE_SHIFT] = geometry.granule_shift
+        self.shape[remap.SHAPE_BASE_FOLIO] = PAGE_SIZES.index(smallest.folio_size)
+        self.shape[remap.SHAPE_BASE_TLB] = PAGE_SIZES.index(smallest.tlb_size)
+        self.shape[remap.SHAPE_UPPER_CAP] = self.state[C.STATE_UPPER_CAP]
+        self.shape[remap.SHAPE_PTES_CAP] = self.state[C.STATE_PTES_CAP]
         if len(machine.tiers) > 1:
             self.track(access.TRACK_TIERS)
+
+    def set_vmas(self, vmas: list[MappedVma]) -> None:
+        """Make ``vmas`` (sorted by pid, then start) the address space the kernel maps."""
+        self.mapped_vmas = vmas
+        self.vmas, self.pid_vmas = self._vma_tables(vmas)
 
     def _vma_tables(self, vmas: list[MappedVma]) -> tuple[I64, I64]:
         """The kernel's flat VMA table (rows sorted by pid, then start) and per-pid ranges."""
@@ -347,10 +360,25 @@ class Translator:
         self.tracking |= flags
 
     def flush_tlb(self) -> None:
-        """Drop every TLB and walk-cache entry (a full flush, as a shootdown of more than a
-        few pages does)."""
+        """Drop every TLB and walk-cache entry: a shootdown, counted. A full flush, as x86
+        does for more than ``tlb_single_page_flush_ceiling`` (33) pages; every shootdown
+        here (a migration batch, a scan, a workload event) is usually that large."""
         self.words[: self.tlb_slots] = lru.EMPTY
         self.state[C.STATE_LAST_PAGE] = -1
+        self.counts[C.TLB_SHOOTDOWNS] += 1
+
+    def add_regions(self, pid: int, start: int, end: int) -> None:
+        """Region rows for every 2 MiB region of ``[start, end)`` of ``pid`` that has none
+        (a split to PTEs of a huge page on a tiered run: its pages' tiers live in rows)."""
+        address = start
+        while address < end:
+            address = access.add_rows(
+                pid, address, end, self.state, self.hash_keys, self.hash_rows, self.row_keys,
+                self.upper, self.ptes, self.roots, self.level_shift,
+                self.plan.geometry.fanout_bits, self.row_tiers,
+            )  # fmt: skip
+            if address < end:
+                self._grow_regions()
 
     @property
     def rows_used(self) -> int:

@@ -350,7 +350,10 @@ def _fault(
             ptes[first_slot:last_slot] = leaf
         else:
             leaf |= node << pagetable.TIER_SHIFT
+            if deposit:
+                leaf |= pagetable.DEPOSITED
             upper[first_slot:last_slot] = leaf
+        counts[C.LIVE_MAPPINGS + target] += last_slot - first_slot
         if row_tiers.shape[0] == 0:
             pass  # the run keeps no tiers (one tier, no policy that moves pages)
         elif block_shift >= regions.REGION_SHIFT:
@@ -387,6 +390,42 @@ def _new_row_tiers(
         word = np.int64(regions.TIER_PATTERN) * pagetable.tier_of_leaf(entry)
         base = row * regions.TIER_WORDS_PER_REGION
         row_tiers[base : base + regions.TIER_WORDS_PER_REGION] = word
+
+
+@kernel
+def add_rows(
+    pid: int,
+    start: int,
+    end: int,
+    state: I64,
+    hash_keys: I64,
+    hash_rows: I64,
+    row_keys: I64,
+    upper: I64,
+    ptes: npt.NDArray[np.uint8],
+    roots: I64,
+    level_shift: I64,
+    fanout_bits: int,
+    row_tiers: I64,
+) -> int:
+    """Add a region row for each 2 MiB region of ``[start, end)`` of ``pid`` without one,
+    each taking the tier of a huge page mapping it; returns the address reached (``end``,
+    or less when the rows or the hash are full: grow them and call again)."""
+    region = 1 << regions.REGION_SHIFT
+    limit = min(state[C.STATE_ROWS_CAP], hash_keys.shape[0] >> 1) - 1
+    va = start & ~(region - 1)
+    while va < end:
+        used = state[C.STATE_ROWS_USED]
+        if used >= limit:
+            return va
+        row = regions.find_or_add(hash_keys, hash_rows, row_keys, used, regions.region_key(pid, va))
+        if row == used:
+            state[C.STATE_ROWS_USED] = used + 1
+            if row_tiers.shape[0]:
+                _new_row_tiers(upper, ptes, roots, pid, va, level_shift, fanout_bits, row_tiers,
+                               row)  # fmt: skip
+        va += region
+    return end
 
 
 @inline_kernel

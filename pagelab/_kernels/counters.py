@@ -30,7 +30,13 @@ TIER_RESIDENT_BYTES = TIER_MEMORY_ACCESSES + TIERS  # + tier: workload bytes hel
 HINT_FAULTS = TIER_RESIDENT_BYTES + TIERS  # NUMA hint faults taken (tpp)
 HINTS_DROPPED = HINT_FAULTS + 1  # hint faults the policy's buffer had no room to record
 THP_SPLITS = HINTS_DROPPED + 1  # huge mappings split into smaller ones
-COUNT = THP_SPLITS + 1
+LEVELS = 4  # page-table levels at most (a 4 KiB or 16 KiB granule over 48 bits)
+LIVE_MAPPINGS = THP_SPLITS + 1  # + page-table level: leaf entries in place now
+SPLITS_BY_SIZE = LIVE_MAPPINGS + LEVELS  # + folio size id: THPs of that size split
+TLB_SHOOTDOWNS = SPLITS_BY_SIZE + SIZES  # TLB flushes of every CPU running the process
+EVENTS = TLB_SHOOTDOWNS + 1  # + event kind (pagelab.events.EVENT_KINDS): workload events
+EVENT_KINDS = 3
+COUNT = EVENTS + EVENT_KINDS
 
 # Slots of the access kernel's ``state`` array: what it keeps between calls. The first two
 # are the tables taken from each page-table pool (``pagetable.USED_UPPER`` / ``USED_PTES``).

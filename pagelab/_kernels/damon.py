@@ -16,7 +16,6 @@ import numpy.typing as npt
 
 from pagelab._kernels import pagetable, regions
 from pagelab._kernels.config import kernel
-from pagelab._kernels.migration import FOLIO_SHIFT
 
 I64 = npt.NDArray[np.int64]
 
@@ -58,7 +57,7 @@ def young(
         return False
     level, entry = pagetable.walk(upper, ptes, roots, pid, va, level_shift, fanout_bits)
     if entry & 3 == pagetable.LEAF and level < level_shift.shape[0] - 1:
-        folio_bytes = np.int64(1) << FOLIO_SHIFT[pagetable.folio_size_of(entry)]
+        folio_bytes = np.int64(1) << pagetable.SIZE_SHIFT[pagetable.folio_size_of(entry)]
         base = va & ~(folio_bytes - 1)
         found = False
         for region_va in range(base, base + folio_bytes, np.int64(1) << regions.REGION_SHIFT):

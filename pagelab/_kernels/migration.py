@@ -9,9 +9,9 @@ is rewritten in every region row the folio covers and in an upper-level leaf.
 
 A 1 GiB folio either stays where it is (``block``: the refusal is counted) or, with
 ``split``, its PUD mapping is split into 512 PMD mappings first (the first step of a
-``pmd_first`` split; its PMD table comes from the THP's deposit when it made one, else a new
-unmovable page) and the 2 MiB folio holding the candidate moves. Only a PUD-mapped 1 GiB
-folio (4 KiB granule) can be split this way; others are refused.
+``pmd_first`` split, ``remap.split_leaf``; its PMD table comes from the THP's deposit when
+it made one, else a new unmovable page) and the 2 MiB folio holding the candidate moves.
+Only a PUD-mapped 1 GiB folio (4 KiB granule) can be split this way; others are refused.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from pagelab._kernels import access, pagetable, regions
 from pagelab._kernels import counters as C
+from pagelab._kernels import pagetable, regions, remap
 from pagelab._kernels.config import kernel
 from pagelab.memory import _buddy, _release
-from pagelab.memory.layout import CLASS_MOVABLE, CLASS_UNMOVABLE, N_PB_ORDER
+from pagelab.memory.layout import CLASS_MOVABLE
 
 I64 = npt.NDArray[np.int64]
 
@@ -36,11 +36,7 @@ OUT_NO_ROOM = 4  # folios the destination had no free block for
 OUT_REFUSED_1G = 5  # 1 GiB folios left in place
 OUT_SPLIT_1G = 6  # 1 GiB folios split into 2 MiB ones to move
 OUT_WIDTH = 7
-SIZE_2M = 4  # size ids (pagelab.units.PAGE_SIZES)
-SIZE_1G = 7
 
-FOLIO_SHIFT = np.array([12, 14, 15, 16, 21, 25, 29, 30], dtype=np.int64)
-"""log2 bytes of each size id (pagelab.units.PAGE_SIZES)."""
 ONE_GIB_SHIFT = 30
 
 
@@ -84,18 +80,15 @@ def migrate(
     counts: I64,
     out: I64,
     split_1g: bool,
-    pud_deposit: bool,
+    shape: I64,
     used: I64,
-    upper_cap: int,
     level_tables: I64,
-    vmas: I64,
-    pid_vmas: I64,
 ) -> int:
     """Move the folios of ``candidates`` (rows of (region row, page)) to node ``dest``, in
     order, until ``limit_bytes`` would be exceeded; returns the index of the first candidate
     not considered. Folios already on ``dest`` are skipped. ``split_1g``: split a 1 GiB
-    folio to move its 2 MiB parts (``pud_deposit``: anonymous 1 GiB THPs deposited their
-    tables); ``used``, ``upper_cap`` and ``level_tables`` are the page-table pools'."""
+    folio to move its 2 MiB parts (``remap.split_leaf``, with ``shape``, ``used`` and
+    ``level_tables`` as it takes them)."""
     n = candidates.shape[0]
     moved = 0
     for i in range(n):
@@ -110,18 +103,18 @@ def migrate(
         level, entry = pagetable.walk(upper, ptes, roots, pid, va, level_shift, fanout_bits)
         if entry & 3 != pagetable.LEAF:
             continue
-        folio_shift = FOLIO_SHIFT[pagetable.folio_size_of(entry)]
+        folio_shift = pagetable.SIZE_SHIFT[pagetable.folio_size_of(entry)]
         if folio_shift >= ONE_GIB_SHIFT:
-            if not split_1g or level_shift[level] != ONE_GIB_SHIFT or not _split_pud(
-                upper, roots, pid, va, level, level_shift, fanout_bits, used, upper_cap,
-                level_tables, vmas, pid_vmas, pud_deposit, frame_bits, pageblocks,
-                free_index, nodes, counts, src,
-            ):  # fmt: skip
+            if not split_1g or level_shift[level] != ONE_GIB_SHIFT or remap.split_leaf(
+                _leaf_slot(upper, roots, pid, va, level_shift, fanout_bits), level, False,
+                shape, upper, ptes, used, level_tables, level_shift, counts, frame_bits,
+                pageblocks, free_index, nodes,
+            ) != remap.OK:  # fmt: skip
                 out[OUT_REFUSED_1G] += 1
                 continue
             out[OUT_SPLIT_1G] += 1
             level, entry = pagetable.walk(upper, ptes, roots, pid, va, level_shift, fanout_bits)
-            folio_shift = FOLIO_SHIFT[pagetable.folio_size_of(entry)]
+            folio_shift = pagetable.SIZE_SHIFT[pagetable.folio_size_of(entry)]
         folio_bytes = np.int64(1) << folio_shift
         if moved + folio_bytes > limit_bytes:
             return i
@@ -130,7 +123,7 @@ def migrate(
                         CLASS_MOVABLE) < 0:  # fmt: skip
             out[OUT_NO_ROOM] += 1
             continue
-        _release.release_movable(frame_bits, pageblocks, free_index, nodes, src, order)
+        _release.release(frame_bits, pageblocks, free_index, nodes, src, order, CLASS_MOVABLE)
         if folio_shift >= regions.REGION_SHIFT:
             base = va & ~(folio_bytes - 1)
             for region_va in range(base, base + folio_bytes, 1 << regions.REGION_SHIFT):
@@ -156,62 +149,3 @@ def migrate(
         else:
             out[OUT_DEMOTED_BYTES] += folio_bytes
     return n
-
-
-@kernel
-def _split_pud(
-    upper: I64,
-    roots: I64,
-    pid: int,
-    va: int,
-    level: int,
-    level_shift: I64,
-    fanout_bits: int,
-    used: I64,
-    upper_cap: int,
-    level_tables: I64,
-    vmas: I64,
-    pid_vmas: I64,
-    pud_deposit: bool,
-    frame_bits: npt.NDArray[np.uint64],
-    pageblocks: npt.NDArray[np.int16],
-    free_index: npt.NDArray[np.uint64],
-    nodes: I64,
-    counts: I64,
-    node: int,
-) -> bool:
-    """Split the PUD mapping of the 1 GiB folio holding ``va`` (on ``node``) into 512 PMD
-    mappings of 2 MiB folios; False when no table page can be had."""
-    vma = access._find_vma(vmas, pid_vmas, pid, va)
-    from_deposit = (
-        pud_deposit
-        and vma >= 0
-        and (vmas[vma * access.VMA_WIDTH + access.VMA_FLAGS] & access.VMA_ANONYMOUS != 0)
-    )
-    if used[pagetable.USED_UPPER] >= upper_cap:
-        return False
-    if not from_deposit:
-        table_node = -1
-        for candidate in range(nodes.shape[0]):
-            if _buddy.alloc(frame_bits, pageblocks, free_index, nodes, candidate, 0,
-                            CLASS_UNMOVABLE) >= 0:  # fmt: skip
-                table_node = candidate
-                break
-        if table_node < 0:
-            return False
-    slot = _leaf_slot(upper, roots, pid, va, level_shift, fanout_bits)
-    tier = pagetable.tier_of_leaf(upper[slot])
-    child = used[pagetable.USED_UPPER]
-    used[pagetable.USED_UPPER] += 1
-    level_tables[level + 1] += 1
-    leaf = pagetable.leaf_entry(SIZE_2M, SIZE_2M) | (np.int64(tier) << pagetable.TIER_SHIFT)
-    upper[child << fanout_bits : (child + 1) << fanout_bits] = leaf
-    upper[slot] = (child << 2) | pagetable.TABLE
-    if from_deposit:
-        counts[C.DEPOSIT_TABLES] -= 1  # the PMD table was deposited with the THP
-    pb_order = nodes[node, N_PB_ORDER]
-    _release.split_huge(pageblocks, nodes, node, ONE_GIB_SHIFT - 12, pb_order)
-    counts[C.RESIDENT_BYTES + SIZE_1G] -= np.int64(1) << ONE_GIB_SHIFT
-    counts[C.RESIDENT_BYTES + SIZE_2M] += np.int64(1) << ONE_GIB_SHIFT
-    counts[C.THP_SPLITS] += 1
-    return True

@@ -7,8 +7,9 @@ entry one level above the PTE level points into ``ptes``, any other into ``upper
 ``n`` of a pool occupies ``pool[n << fanout_bits : (n + 1) << fanout_bits]``; level 0 is the
 top table (PGD).
 
-An upper-level leaf (a huge page) also keeps the tier holding its folio, at ``TIER_SHIFT``; a
-PTE-level folio's tier is in its region row (``regions``), which always exists for it.
+An upper-level leaf (a huge page) also keeps the tier holding its folio, at ``TIER_SHIFT``, and
+whether its THP deposited page tables (``DEPOSITED``); a PTE-level folio's tier is in its
+region row (``regions``), which always exists for it.
 
 PTE tables are nearly all of a large footprint's tables, so a byte per entry keeps the
 simulator's page tables at an eighth of the simulated bytes.
@@ -27,6 +28,9 @@ SIZE_BITS = 3  # a size id (pagelab.units.PAGE_SIZES) in 3 bits
 USED_UPPER = 0  # slots of the ``used`` array: tables taken from each pool
 USED_PTES = 1
 TIER_SHIFT = 8  # an upper-level leaf keeps the tier holding its folio in bits 8-9
+DEPOSITED = 1 << 10  # an upper-level leaf whose THP deposited the tables a split needs
+SIZE_SHIFT = np.array([12, 14, 15, 16, 21, 25, 29, 30], dtype=np.int64)
+"""log2 bytes of each size id (pagelab.units.PAGE_SIZES)."""
 
 
 @inline_kernel
@@ -47,6 +51,15 @@ def folio_size_of(entry: int) -> int:
 @inline_kernel
 def tier_of_leaf(entry: int) -> int:
     return (entry >> TIER_SHIFT) & 3
+
+
+@inline_kernel
+def size_id_of_shift(shift: int) -> int:
+    """The size id of a mapping of ``1 << shift`` bytes (one of ``SIZE_SHIFT``)."""
+    for size_id in range(SIZE_SHIFT.shape[0]):
+        if SIZE_SHIFT[size_id] == shift:
+            return size_id
+    return -1
 
 
 @inline_kernel

@@ -1,13 +1,14 @@
-"""Freeing the frames a migrated folio leaves behind.
+"""Freeing the frames a folio or a page-table page leaves behind.
 
 The simulator does not record which frames back which virtual page (page-table entries hold
-no pfn), and every in-use movable frame of a pageblock is alike to the allocator: it keeps
-counts per pageblock and mobility class, not per frame. So when tier migration moves a folio
-off a node, the node frees *an* in-use movable block of the folio's order: a huge page of
-that order (pageblock order and above), or an aligned all-in-use block inside a pageblock
-that holds at least that many movable frames and no huge page. The search goes round-robin
-over the node's pageblocks, so the frees land scattered over the node, as the frees of
-pages picked by their access history do.
+no pfn), and every in-use frame of one mobility class in a pageblock is alike to the
+allocator: it keeps counts per pageblock and mobility class, not per frame. So when a folio
+leaves a node (tier migration, munmap, a split that frees part of it), the node frees *an*
+in-use block of the folio's order and class: a huge page of that order (pageblock order and
+above), or an aligned all-in-use block inside a pageblock that holds at least that many
+frames of the class and no huge page. The search goes round-robin over the node's
+pageblocks, so the frees land scattered over the node, as the frees of pages picked by their
+access history do. A freed page table is an in-use unmovable frame, found the same way.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pagelab._kernels.config import borrowing_kernel
 from pagelab.memory._bits import ALL_ONES, ZERO
 from pagelab.memory._buddy import free, set_huge
 from pagelab.memory.layout import (
-    CLASS_MOVABLE,
+    CLASS_UNMOVABLE,
     N_FRAME_START,
     N_PAGEBLOCKS,
     N_PB_ORDER,
@@ -67,11 +68,12 @@ def _used_block(frames: Words, nodes: Nodes, node: int, pb_offset: int, pb_order
 
 
 @borrowing_kernel
-def release_movable(
-    frames: Words, blocks: Blocks, index: Words, nodes: Nodes, node: int, order: int
-) -> int:
-    """Free one in-use movable block of ``order`` on ``node`` (see the module); its pfn, or
-    -1 when the node holds none."""
+def release(
+    frames: Words, blocks: Blocks, index: Words, nodes: Nodes, node: int, order: int,
+    mobility: int,
+) -> int:  # fmt: skip
+    """Free one in-use block of ``order`` and class ``mobility`` on ``node`` (see the
+    module); its pfn, or -1 when the node holds none."""
     pb_order = nodes[node, N_PB_ORDER]
     count = nodes[node, N_PAGEBLOCKS]
     step = 1 << (order - pb_order) if order > pb_order else 1
@@ -81,17 +83,17 @@ def release_movable(
         local = (start + i) % count
         row = first_row + local
         if order >= pb_order:
-            if blocks[row, PB_HUGE] != order or blocks[row, PB_USED + CLASS_MOVABLE] == 0:
+            if blocks[row, PB_HUGE] != order or blocks[row, PB_USED + mobility] == 0:
                 continue
             offset = local << pb_order
         else:
-            if blocks[row, PB_HUGE] != 0 or blocks[row, PB_USED + CLASS_MOVABLE] < (1 << order):
+            if blocks[row, PB_HUGE] != 0 or blocks[row, PB_USED + mobility] < (1 << order):
                 continue
             offset = _used_block(frames, nodes, node, local << pb_order, pb_order, order)
             if offset < 0:
                 continue
         pfn = nodes[node, N_FRAME_START] + offset
-        free(frames, blocks, index, nodes, node, pfn, order, CLASS_MOVABLE)
+        free(frames, blocks, index, nodes, node, pfn, order, mobility)
         nodes[node, N_RELEASE_PB] = (local + step) % count
         nodes[node, N_RELEASED] += 1
         return pfn
@@ -99,10 +101,21 @@ def release_movable(
 
 
 @borrowing_kernel
+def release_table(frames: Words, blocks: Blocks, index: Words, nodes: Nodes) -> int:
+    """Free one page-table page: an in-use unmovable frame on the first node holding one
+    (tables are allocated fast tier first). Its node, or -1 when no node holds one."""
+    for node in range(nodes.shape[0]):
+        if release(frames, blocks, index, nodes, node, 0, CLASS_UNMOVABLE) >= 0:
+            return node
+    return -1
+
+
+@borrowing_kernel
 def split_huge(blocks: Blocks, nodes: Nodes, node: int, order: int, new_order: int) -> int:
-    """A huge page of ``order`` on ``node`` becomes huge pages of ``new_order`` (a THP split
-    to smaller THPs): the first one found from the release cursor is re-marked. Its offset,
-    or -1 when the node holds none."""
+    """A huge page of ``order`` on ``node`` becomes folios of ``new_order`` (a THP split):
+    the first one found from the release cursor is re-marked, as huge pages of
+    ``new_order`` from pageblock order up, else as no huge page. Its offset, or -1 when the
+    node holds none."""
     pb_order = nodes[node, N_PB_ORDER]
     count = nodes[node, N_PAGEBLOCKS]
     step = 1 << (order - pb_order)
@@ -112,7 +125,8 @@ def split_huge(blocks: Blocks, nodes: Nodes, node: int, order: int, new_order: i
         local = (start + i) % count
         if blocks[first_row + local, PB_HUGE] != order:
             continue
+        mark = new_order if new_order >= pb_order else 0
         for part in range(local, local + step, 1 << max(0, new_order - pb_order)):
-            set_huge(blocks, nodes, node, part << pb_order, new_order, new_order)
+            set_huge(blocks, nodes, node, part << pb_order, max(new_order, pb_order), mark)
         return local << pb_order
     return -1

@@ -207,11 +207,12 @@ class PhysicalMemory:
         self._block(node, pfn, order)
         _buddy.free(*self.arrays, node, pfn, order, self._class(mobility))
 
-    def release_movable(self, node: int, order: int) -> int:
-        """Free some in-use movable block of ``order`` (what a migrated folio leaves behind,
-        see ``_release``); its pfn, or -1 when the node holds none."""
+    def release(self, node: int, order: int, mobility: int = CLASS_MOVABLE) -> int:
+        """Free some in-use block of ``order`` and class ``mobility`` (what a migrated or
+        unmapped folio leaves behind, see ``_release``); its pfn, or -1 when the node holds
+        none."""
         self._order(order, self.max_page_order)
-        return int(_release.release_movable(*self.arrays, self._node(node), order))
+        return int(_release.release(*self.arrays, self._node(node), order, self._class(mobility)))
 
     def pin(self, node: int, pfn: int, order: int) -> None:
         """Pin an in-use movable block: migration can no longer move it."""

@@ -11,7 +11,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import assert_never
 
-from pagelab.workloads.base import AccessChunk, AccessKind, Vma, Workload
+from pagelab.errors import SpecError
+from pagelab.units import format_bytes
+from pagelab.workloads.base import AccessChunk, AccessKind, MemoryEvent, Vma, Workload
 from pagelab.workloads.generators import (
     phase_workload,
     scan_workload,
@@ -25,6 +27,7 @@ from pagelab.workloads.llm import llm_workload
 from pagelab.workloads.spec import (
     GENERATORS,
     PAGE_BYTES,
+    EventSpec,
     GeneratorSpec,
     GraphSpec,
     KvStoreSpec,
@@ -36,7 +39,7 @@ from pagelab.workloads.spec import (
     WorkloadSpec,
     ZipfSpec,
 )
-from pagelab.workloads.stream import PIECE_ACCESSES, StreamWorkload
+from pagelab.workloads.stream import PIECE_ACCESSES, StreamWorkload, with_events
 from pagelab.workloads.traces import open_trace
 
 __all__ = [
@@ -72,14 +75,44 @@ def build_workload(
     if generator.align_bytes < granule_bytes:
         generator = generator.model_copy(update={"align_bytes": granule_bytes})
     workload = _generate(generator, seed)
-    if generator.thp_advice == "default" or workload.vmas is None:
+    if generator.thp_advice == "default" and not generator.events:
         return workload
-    advised = [replace(vma, thp_advice=generator.thp_advice) for vma in workload.vmas]
+    vmas = workload.vmas or []
+    if generator.thp_advice != "default":
+        vmas = [replace(vma, thp_advice=generator.thp_advice) for vma in vmas]
+    events = [
+        (event.at_access, _resolve_event(index, event, vmas))
+        for index, event in enumerate(generator.events)
+    ]
+    events.sort(key=lambda pair: pair[0])
     return StreamWorkload(
-        vmas=advised,
+        vmas=vmas,
         total_accesses=workload.total_accesses,
-        make_pieces=lambda: workload.chunks(PIECE_ACCESSES),
+        make_pieces=lambda: with_events(workload.chunks(PIECE_ACCESSES), events),
     )
+
+
+def _resolve_event(index: int, event: EventSpec, vmas: list[Vma]) -> MemoryEvent:
+    """``event`` on the addresses of the VMA it names; SpecError if there is none, or if the
+    range does not fit in it."""
+    field = f"workload.generator.events.{index}"
+    own = [vma for vma in vmas if vma.pid == event.pid]
+    named = [vma for vma in own if vma.name == event.vma] if event.vma else own[:1]
+    if not named:
+        names = ", ".join(sorted({vma.name for vma in own})) or "none"
+        raise SpecError(
+            f"process {event.pid} has no VMA named {event.vma!r} (it has: {names})",
+            field=f"{field}.vma",
+        )
+    vma = named[0]
+    if event.offset_bytes + event.size_bytes > vma.size_bytes:
+        raise SpecError(
+            f"the range ({format_bytes(event.size_bytes)} at offset "
+            f"{format_bytes(event.offset_bytes)}) ends beyond VMA {vma.name!r} "
+            f"({format_bytes(vma.size_bytes)})",
+            field=f"{field}.size_bytes",
+        )
+    return MemoryEvent(0, event.kind, event.pid, vma.start + event.offset_bytes, event.size_bytes)
 
 
 def _generate(generator: GeneratorSpec, seed: int) -> StreamWorkload:

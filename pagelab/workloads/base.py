@@ -44,13 +44,36 @@ class Vma:
         return self.start + self.size_bytes
 
 
+EventKind = Literal["munmap", "mprotect", "madvise_dontneed"]
+EVENT_KINDS: tuple[EventKind, ...] = ("munmap", "mprotect", "madvise_dontneed")
+"""What a workload may do to its address space between two accesses (``pagelab.events``)."""
+
+
+@dataclass(frozen=True)
+class MemoryEvent:
+    """``kind`` applied to ``[start, start + size_bytes)`` of process ``pid``, just before
+    the access at ``index`` of its chunk (``index`` = the chunk's length: after its last)."""
+
+    index: int
+    kind: EventKind
+    pid: int
+    start: int
+    size_bytes: int
+
+    def moved(self, offset: int) -> MemoryEvent:
+        """The same event with its index shifted by ``offset``."""
+        return MemoryEvent(self.index + offset, self.kind, self.pid, self.start, self.size_bytes)
+
+
 @dataclass(frozen=True)
 class AccessChunk:
-    """A run of accesses in program order: parallel arrays of equal length."""
+    """A run of accesses in program order: parallel arrays of equal length, and the events
+    between them (sorted by index)."""
 
     address: npt.NDArray[np.uint64]
     kind: npt.NDArray[np.uint8]
     pid: npt.NDArray[np.uint16]
+    events: tuple[MemoryEvent, ...] = ()
 
     def __len__(self) -> int:
         return int(self.address.shape[0])

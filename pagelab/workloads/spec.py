@@ -57,6 +57,43 @@ def _at_most(info: ValidationInfo, other: str, value: int, field: str) -> None:
         )
 
 
+class EventSpec(_Frozen):
+    """A change the workload makes to one of its VMAs while it runs.
+
+    ``munmap`` unmaps the range (the VMA loses it; page tables left with nothing to map are
+    freed), ``mprotect`` changes its protection (the VMA is split at the range's edges),
+    ``madvise_dontneed`` drops its pages (a later access faults in new ones). Each first
+    splits the huge pages that straddle the range's edges (``policy.thp_split``).
+    """
+
+    kind: Literal["munmap", "mprotect", "madvise_dontneed"] = Field(
+        description="What happens: munmap, mprotect or madvise_dontneed (MADV_DONTNEED)."
+    )
+    at_access: int = Field(
+        ge=0,
+        le=10_000_000_000,
+        description=(
+            "Index of the access the event comes before (count; 0 = before the first, "
+            "accesses = after the last)."
+        ),
+    )
+    vma: str = Field(
+        default="",
+        max_length=64,
+        description=(
+            "Name of the generator's VMA (e.g. region, heap, weights, shared); empty: the "
+            "process's first VMA."
+        ),
+    )
+    pid: int = Field(default=0, ge=0, le=65535, description="Process whose VMA it is.")
+    offset_bytes: PageBytes = Field(
+        default=0, ge=0, le=MAX_REGION_BYTES, description="Where the range starts in the VMA."
+    )
+    size_bytes: PageBytes = Field(
+        ge=PAGE_BYTES, le=MAX_REGION_BYTES, description="Size of the range, in bytes."
+    )
+
+
 class _GeneratorBase(_Frozen):
     """Parameters every generator has."""
 
@@ -91,10 +128,33 @@ class _GeneratorBase(_Frozen):
         ),
     )
 
+    events: list[EventSpec] = Field(
+        default_factory=list,
+        max_length=1024,
+        description=(
+            "munmap, mprotect and MADV_DONTNEED of ranges of the generator's VMAs, each "
+            "before a given access."
+        ),
+    )
+
     @field_validator("align_bytes")
     @classmethod
     def _align_is_power_of_two(cls, value: int) -> int:
         return _power_of_two(value)
+
+    @field_validator("events")
+    @classmethod
+    def _events_within_the_run(cls, value: list[EventSpec], info: ValidationInfo) -> list[
+        EventSpec
+    ]:  # fmt: skip
+        accesses = info.data.get("accesses")
+        for index, event in enumerate(value):
+            if accesses is not None and event.at_access > accesses:
+                raise ValueError(
+                    f"events.{index}.at_access ({event.at_access}) is beyond the run's "
+                    f"{accesses} accesses"
+                )
+        return value
 
 
 def _region_field(default: int, description: str) -> int:
@@ -476,9 +536,10 @@ class TraceSpec(_Frozen):
 
     Formats: ``lackey`` (valgrind --tool=lackey --trace-mem=yes output, plain or ``.gz`` /
     ``.xz``), ``text`` (one address per line, hex ``0x…`` or decimal, optional ``L``/``S``
-    column, ``#`` comments), ``uint64`` (raw little-endian 64-bit addresses) and ``npy``
-    (a 1-D integer NumPy array). Without ``vmas`` the address space is unknown and the
-    simulator treats the whole 48-bit space as one anonymous VMA.
+    column, ``#`` comments; event lines ``munmap START SIZE``, ``mprotect START SIZE`` or
+    ``madvise_dontneed START SIZE`` between accesses, as a generator's ``events``),
+    ``uint64`` (raw little-endian 64-bit addresses) and ``npy`` (a 1-D integer NumPy
+    array). Without ``vmas`` the simulator infers VMAs from the addresses touched.
     """
 
     path: str = Field(

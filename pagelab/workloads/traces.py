@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,14 @@ import numpy.typing as npt
 
 from pagelab.errors import TraceError
 from pagelab.units import MAX_ADDRESS_BYTES
-from pagelab.workloads.base import AccessChunk, AccessKind, Vma
+from pagelab.workloads.base import (
+    EVENT_KINDS,
+    AccessChunk,
+    AccessKind,
+    EventKind,
+    MemoryEvent,
+    Vma,
+)
 from pagelab.workloads.lackey import parse_lackey_block
 from pagelab.workloads.lines import line_blocks
 from pagelab.workloads.spec import TraceFormat, TraceSpec
@@ -31,6 +38,7 @@ IndexArray = npt.NDArray[np.int64]
 ADDRESS_BYTES = 8
 _TEXT_ADDRESS = re.compile(rb"0[xX][0-9a-fA-F]{1,16}|[0-9]{1,20}")
 _TEXT_KINDS = {b"L": AccessKind.LOAD, b"S": AccessKind.STORE}
+_TEXT_EVENTS: dict[bytes, EventKind] = {kind.encode(): kind for kind in EVENT_KINDS}
 
 
 @dataclass(frozen=True)
@@ -59,11 +67,48 @@ def _lackey_pieces(path: Path, shown_path: str, *, include_instructions: bool, p
         yield make_chunk(parsed.address, parsed.kind, pid), locate
 
 
-def _text_access(raw: bytes, number: int, shown_path: str) -> tuple[int, AccessKind] | None:
-    """One text line's address and kind; None for a blank or comment line."""
+def _text_number(field: bytes, number: int, shown_path: str) -> int:
+    """An address or size in a text trace, below the 48-bit limit."""
+    value = int(field, 16 if field[:2] in (b"0x", b"0X") else 10)
+    if value >= MAX_ADDRESS_BYTES:  # checked here: beyond 64 bits it would not fit numpy
+        raise TraceError(
+            f"address {value:#x} is beyond the 48-bit address space",
+            path=shown_path,
+            location=f"line {number}",
+        )
+    return value
+
+
+def _text_event(fields: list[bytes], number: int, shown_path: str, pid: int) -> MemoryEvent:
+    """An event line: ``munmap|mprotect|madvise_dontneed START SIZE``."""
+    if len(fields) != 3 or not all(_TEXT_ADDRESS.fullmatch(field) for field in fields[1:]):
+        raise TraceError(
+            f"malformed event line {b' '.join(fields).decode('utf-8', 'replace')[:80]!r}: "
+            f"expected {fields[0].decode()} START SIZE (0x-prefixed hex or decimal)",
+            path=shown_path,
+            location=f"line {number}",
+        )
+    kind = _TEXT_EVENTS[fields[0]]
+    start = _text_number(fields[1], number, shown_path)
+    size = _text_number(fields[2], number, shown_path)
+    if not size or start + size > MAX_ADDRESS_BYTES:
+        raise TraceError(
+            f"event range {start:#x}+{size:#x} is empty or beyond the 48-bit address space",
+            path=shown_path,
+            location=f"line {number}",
+        )
+    return MemoryEvent(0, kind, pid, start, size)
+
+
+def _text_access(
+    raw: bytes, number: int, shown_path: str, pid: int
+) -> tuple[int, AccessKind] | MemoryEvent | None:
+    """One text line's address and kind, or its event; None for a blank or comment line."""
     fields = raw.split(b"#", 1)[0].split()
     if not fields:
         return None
+    if fields[0] in _TEXT_EVENTS:
+        return _text_event(fields, number, shown_path, pid)
     kind: AccessKind | None = AccessKind.LOAD
     if len(fields) == 2:
         kind = _TEXT_KINDS.get(fields[1].upper())
@@ -74,14 +119,7 @@ def _text_access(raw: bytes, number: int, shown_path: str) -> tuple[int, AccessK
             path=shown_path,
             location=f"line {number}",
         )
-    address = int(fields[0], 16 if fields[0][:2] in (b"0x", b"0X") else 10)
-    if address >= MAX_ADDRESS_BYTES:  # checked here: beyond 64 bits it would not fit numpy
-        raise TraceError(
-            f"address {address:#x} is beyond the 48-bit address space",
-            path=shown_path,
-            location=f"line {number}",
-        )
-    return address, kind
+    return _text_number(fields[0], number, shown_path), kind
 
 
 def _text_pieces(path: Path, shown_path: str, *, pid: int) -> Pieces:
@@ -91,9 +129,12 @@ def _text_pieces(path: Path, shown_path: str, *, pid: int) -> Pieces:
         addresses: list[int] = []
         kinds: list[int] = []
         line_numbers: list[int] = []
+        events: list[MemoryEvent] = []
         for number, raw in enumerate(block.split(b"\n")[:-1], start=first_line):
-            access = _text_access(raw, number, shown_path)
-            if access is not None:
+            access = _text_access(raw, number, shown_path, pid)
+            if isinstance(access, MemoryEvent):
+                events.append(access.moved(len(addresses)))
+            elif access is not None:
                 addresses.append(access[0])
                 kinds.append(access[1])
                 line_numbers.append(number)
@@ -102,7 +143,8 @@ def _text_pieces(path: Path, shown_path: str, *, pid: int) -> Pieces:
             return f"line {numbers[index]}"
 
         address_array = np.array(addresses, dtype=np.uint64)
-        yield make_chunk(address_array, np.array(kinds, dtype=np.uint8), pid), locate
+        chunk = make_chunk(address_array, np.array(kinds, dtype=np.uint8), pid)
+        yield replace(chunk, events=tuple(events)), locate
 
 
 def _uint64_count(path: Path, shown_path: str) -> int:
