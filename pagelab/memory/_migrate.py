@@ -258,6 +258,24 @@ def _take_range(
                 clear_index_bit(index, index_base(nodes, node, mt, found), words0, words1, local)
     start = nodes[node, N_FRAME_START]
     word0 = nodes[node, N_WORD_START] + (offset >> 6)
+    # A huge page in the range moves whole to a free block of its order, as migrate_pages
+    # moves a THP when the destination has room (it stays a huge page, which its mapping and
+    # a later free rely on); without room its frames move one by one below (the THP is split
+    # to migrate). The range's frames are all overwritten below, so clearing a moved page's
+    # bits here only keeps the loop below from moving them again.
+    for local in range(first_local, first_local + per_range):
+        huge = int(blocks[first - first_local + local, PB_HUGE])
+        if huge == 0 or huge > max_order or (local - first_local) & ((1 << (huge - pb_order)) - 1):
+            continue  # not the first pageblock of a huge page the buddy can give
+        target = alloc(frames, blocks, index, nodes, node, huge, CLASS_MOVABLE)
+        if target < 0:
+            continue
+        source = local << pb_order
+        for frame in range(1 << huge):
+            record_move(moves, nodes, node, start + source + frame, target + frame)
+        first_word = nodes[node, N_WORD_START] + (source >> 6)
+        for w in range(max(1, (1 << huge) >> 6)):
+            frames[at(first_word + w)] = ZERO
     for w in range(count >> 6):
         used = frames[at(word0 + w)]
         while used != ZERO:

@@ -73,7 +73,25 @@ def release(
     mobility: int,
 ) -> int:  # fmt: skip
     """Free one in-use block of ``order`` and class ``mobility`` on ``node`` (see the
-    module); its pfn, or -1 when the node holds none."""
+    module); its pfn, or -1 when the node holds none.
+
+    Below pageblock order, when no aligned all-in-use block is left (earlier single-frame
+    frees, which pick their frame anywhere, punched holes into every such block), as many
+    single frames are freed instead: the counts stay right, the place was never known."""
+    pfn = _release_block(frames, blocks, index, nodes, node, order, mobility)
+    if pfn >= 0 or order == 0 or order >= nodes[node, N_PB_ORDER]:
+        return pfn
+    for _ in range(1 << order):
+        pfn = _release_block(frames, blocks, index, nodes, node, 0, mobility)
+    return pfn
+
+
+@borrowing_kernel
+def _release_block(
+    frames: Words, blocks: Blocks, index: Words, nodes: Nodes, node: int, order: int,
+    mobility: int,
+) -> int:  # fmt: skip
+    """``release`` of one aligned block, or -1."""
     pb_order = nodes[node, N_PB_ORDER]
     count = nodes[node, N_PAGEBLOCKS]
     step = 1 << (order - pb_order) if order > pb_order else 1

@@ -16,11 +16,13 @@ import pytest
 from pagelab._kernels import counters as C
 from pagelab.errors import SpecError
 from pagelab.mappings import Mappings
+from pagelab.policies import make_policy
 from pagelab.simulate import check_spec, load_spec, simulate
+from pagelab.tiers import Tiers
 from pagelab.translation import Translator, physical_memory
 from pagelab.units import PAGE_SIZES
 from pagelab.workloads import build_workload
-from pagelab.workloads.base import AccessChunk, MemoryEvent, Vma
+from pagelab.workloads.base import AccessChunk, EventKind, MemoryEvent, Vma
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -251,3 +253,62 @@ def test_bad_events_are_refused_naming_the_field(
         load_spec(_events_spec({"generator": {**GENERATOR, "events": [bad]}}))
     assert caught.value.field == field
     assert words in str(caught.value)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_events_keep_every_count_balanced(seed: int) -> None:
+    """Random mprotects and MADV_DONTNEEDs between accesses, then munmaps, over THPs of
+    mixed sizes on one or two tiers: afterwards resident bytes equal the movable frames in
+    use on each tier, the unmovable frames taken equal the page tables plus deposits, and
+    the live-mapping counts equal the leaf entries in the tables."""
+    rng = np.random.default_rng(seed)
+    tier_b = {**TIER, "name": "slow", "idle_latency_ns": 300.0}
+    tiers = [TIER, tier_b] if seed % 3 == 0 else [TIER]
+    policy: dict[str, Any] = {
+        "thp": "always",
+        "thp_sizes": [["2M"], ["1G"], ["64K", "2M"], ["1G", "2M", "64K"]][seed % 4],
+        "thp_split": ["full", "pmd_first"][seed % 2],
+        "thp_deposit": seed != 5,
+    }
+    if len(tiers) > 1:
+        policy["tiering"] = {"name": "interleave", "weights": [1, 1]}
+    size = [GIB, 2 * GIB, 64 * MIB][seed % 3]
+    generator = {"name": "uniform", "size_bytes": size, "accesses": 60_000, "align_bytes": GIB}
+    spec = load_spec({"workload": {"generator": generator}, "machine": {"tiers": tiers},
+                      "policy": policy})  # fmt: skip
+    machine, plan = check_spec(spec)
+    memory = physical_memory(machine, plan, spec.policy, seed=0)
+    unmovable = [memory.used_frames(node)["unmovable"] for node in range(len(tiers))]
+    workload = build_workload(spec.workload, seed=seed, base_dir=None)
+    translator = Translator(machine, plan, workload.vmas or [], spec.policy, memory)
+    if len(tiers) > 1:
+        tiering = Tiers(translator, machine.tiers, spec.policy.migration_cost)
+        translator.placement = make_policy(spec.policy.tiering, tiering, seed=0).placement()
+    mappings = Mappings(translator, full_split=spec.policy.thp_split == "full")
+    start = (workload.vmas or [])[0].start
+    lengths = [4096, 3 * 4096, 2 * MIB, 5 * MIB + 4096, 300 * MIB]
+    for chunk in workload.chunks(1 << 20):
+        position = 0
+        while position < len(chunk):
+            end = min(len(chunk), position + int(rng.integers(1_000, 15_000)))
+            translator.run(chunk, position, end)
+            position = end
+            kind: EventKind = "mprotect" if rng.random() < 0.4 else "madvise_dontneed"
+            offset = int(rng.integers(0, size // 4096)) * 4096
+            length = min(lengths[int(rng.integers(0, len(lengths)))], size - offset)
+            mappings.apply(MemoryEvent(0, kind, 0, start + offset, length))
+    for length in (4096, 2 * MIB + 8192, 700 * MIB):
+        offset = int(rng.integers(0, size // 4096)) * 4096
+        mappings.apply(MemoryEvent(0, "munmap", 0, start + offset, min(length, size - offset)))
+    counts = translator.counts
+    for node in range(len(tiers)):
+        movable = memory.used_frames(node)["movable"]
+        assert counts[C.TIER_RESIDENT_BYTES + node] == movable * 4096
+    resident = sum(int(counts[C.RESIDENT_BYTES + size_id]) for size_id in range(C.SIZES))
+    assert resident == sum(int(counts[C.TIER_RESIDENT_BYTES + n]) for n in range(len(tiers)))
+    taken = sum(memory.used_frames(n)["unmovable"] - unmovable[n] for n in range(len(tiers)))
+    assert taken == translator.level_tables.sum() + counts[C.DEPOSIT_TABLES]
+    pte_leaves = np.count_nonzero(translator.ptes[: int(translator.state[1]) << 9] & 3 == 2)
+    upper_leaves = np.count_nonzero(translator.upper[: int(translator.state[0]) << 9] & 3 == 2)
+    assert counts[C.LIVE_MAPPINGS + PTE] == pte_leaves
+    assert counts[C.LIVE_MAPPINGS + PUD] + counts[C.LIVE_MAPPINGS + PMD] == upper_leaves

@@ -197,3 +197,19 @@ def test_fragmentation_indices_of_a_hand_made_free_list() -> None:
     assert fragmentation_index(empty, 0, 4) == 0
     assert unusable_free_index(empty, 0, 4) == 1000
     assert extfrag_for_order(empty, 0, 4) == 0
+
+
+def test_contig_alloc_moves_a_2m_huge_page_whole() -> None:
+    """A 2 MiB THP inside the candidate range moves to a free 2 MiB block outside it and
+    stays a huge page: its mapping maps a 2 MiB folio still, and freeing that folio later
+    finds one."""
+    memory = PhysicalMemory([2 * GIB])
+    assert memory.alloc(0, 9, CLASS_MOVABLE) == 0
+    moves = np.zeros(30, dtype=np.int64)
+    assert memory.contig_alloc(0, ORDER_1G, moves=moves) == 0
+    assert memory.moves_recorded(0) == 1
+    old, new, count = moves[:3].tolist()
+    assert (old, count) == (0, 512) and new >= FRAMES_1G and new % 512 == 0
+    assert memory.release(0, 9) == new
+    assert memory.free_frames(0) == FRAMES_1G
+    check(memory)
