@@ -2,7 +2,8 @@
 
 Lines are ``I  ADDR,SIZE`` (instruction fetch), `` L ADDR,SIZE`` (load), `` S ADDR,SIZE``
 (store) or `` M ADDR,SIZE`` (modify: one access, counted as a store); ADDR is hex and
-SIZE decimal. Valgrind's own ``==PID==`` lines are skipped. Anything else is an error.
+SIZE decimal. Valgrind's own ``==PID==`` lines are skipped; event lines (``event_lines``)
+may be added between accesses. Anything else is an error.
 
 Each block is parsed with whole-array numpy operations, never a Python loop per line:
 the real traces run to billions of lines.
@@ -16,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from pagelab.errors import TraceError
-from pagelab.workloads.base import AccessKind
+from pagelab.workloads.base import AccessKind, MemoryEvent
+from pagelab.workloads.event_lines import EVENT_WORDS, parse_event
 
 _NEWLINE, _SPACE, _COMMA, _EQUALS = (ord(c) for c in "\n ,=")
 _INSTRUCTION, _LOAD, _STORE, _MODIFY = (ord(c) for c in "ILSM")
@@ -42,11 +44,13 @@ _LINE_SHAPE = "expected 'I  ADDR,SIZE' or ' L|S|M ADDR,SIZE' (hex address, decim
 
 @dataclass(frozen=True)
 class LackeyBlock:
-    """The accesses of one block of lines; ``line_index`` is each access's line, from 0."""
+    """The accesses of one block of lines; ``line_index`` is each access's line, from 0.
+    ``events`` are the block's event lines, each placed before the first access below it."""
 
     address: npt.NDArray[np.uint64]
     kind: npt.NDArray[np.uint8]
     line_index: npt.NDArray[np.int64]
+    events: tuple[MemoryEvent, ...] = ()
 
 
 def _hex_run(
@@ -86,9 +90,10 @@ def _decimal_run(
 
 
 def parse_lackey_block(
-    block: bytes, *, first_line: int, include_instructions: bool, shown_path: str
+    block: bytes, *, first_line: int, include_instructions: bool, shown_path: str, pid: int = 0
 ) -> LackeyBlock:
-    """Parse whole lines (``block`` ends in a newline); ``first_line`` numbers errors."""
+    """Parse whole lines (``block`` ends in a newline); ``first_line`` numbers errors, and
+    events are ``pid``'s."""
     data = np.frombuffer(block + _PADDING, dtype=np.uint8)
     ends = np.flatnonzero(data == _NEWLINE)
     starts = np.concatenate([[0], ends[:-1] + 1])
@@ -115,8 +120,13 @@ def parse_lackey_block(
     )
     good_line = banner.copy()
     good_line[access_line[well_formed]] = True
-    if not good_line.all():
-        bad = int(np.argmin(good_line))
+    # Lines that are neither: event lines (few, parsed one by one) or errors.
+    event_lines: list[tuple[int, MemoryEvent]] = []
+    for bad in np.flatnonzero(~good_line).tolist():
+        fields = block[starts[bad] : ends[bad]].split()
+        if fields and fields[0] in EVENT_WORDS:
+            event_lines.append((bad, parse_event(fields, first_line + bad, shown_path, pid)))
+            continue
         text = block[starts[bad] : ends[bad]].decode("utf-8", "replace")
         raise TraceError(
             f"malformed lackey line {text[:80]!r}: {_LINE_SHAPE}",
@@ -132,5 +142,8 @@ def parse_lackey_block(
     )
     if not include_instructions:
         keep = kind != AccessKind.IFETCH
-        return LackeyBlock(address[keep], kind[keep], access_line[keep])
-    return LackeyBlock(address, kind, access_line)
+        address, kind, access_line = address[keep], kind[keep], access_line[keep]
+    events = tuple(
+        event.moved(int(np.searchsorted(access_line, line))) for line, event in event_lines
+    )
+    return LackeyBlock(address, kind, access_line, events)

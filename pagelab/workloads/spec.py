@@ -536,10 +536,11 @@ class TraceSpec(_Frozen):
 
     Formats: ``lackey`` (valgrind --tool=lackey --trace-mem=yes output, plain or ``.gz`` /
     ``.xz``), ``text`` (one address per line, hex ``0x…`` or decimal, optional ``L``/``S``
-    column, ``#`` comments; event lines ``munmap START SIZE``, ``mprotect START SIZE`` or
-    ``madvise_dontneed START SIZE`` between accesses, as a generator's ``events``),
-    ``uint64`` (raw little-endian 64-bit addresses) and ``npy`` (a 1-D integer NumPy
-    array). Without ``vmas`` the simulator infers VMAs from the addresses touched.
+    column, ``#`` comments), ``uint64`` (raw little-endian 64-bit addresses) and ``npy``
+    (a 1-D integer NumPy array). Lackey and text traces may hold event lines between
+    accesses, ``munmap START SIZE``, ``mprotect START SIZE`` or ``madvise_dontneed START
+    SIZE``, as a generator's ``events``. Without ``vmas`` the simulator infers VMAs from
+    the addresses touched.
     """
 
     path: str = Field(

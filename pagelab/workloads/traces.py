@@ -17,14 +17,8 @@ import numpy.typing as npt
 
 from pagelab.errors import TraceError
 from pagelab.units import MAX_ADDRESS_BYTES
-from pagelab.workloads.base import (
-    EVENT_KINDS,
-    AccessChunk,
-    AccessKind,
-    EventKind,
-    MemoryEvent,
-    Vma,
-)
+from pagelab.workloads.base import AccessChunk, AccessKind, MemoryEvent, Vma
+from pagelab.workloads.event_lines import EVENT_WORDS, parse_event
 from pagelab.workloads.lackey import parse_lackey_block
 from pagelab.workloads.lines import line_blocks
 from pagelab.workloads.spec import TraceFormat, TraceSpec
@@ -38,7 +32,6 @@ IndexArray = npt.NDArray[np.int64]
 ADDRESS_BYTES = 8
 _TEXT_ADDRESS = re.compile(rb"0[xX][0-9a-fA-F]{1,16}|[0-9]{1,20}")
 _TEXT_KINDS = {b"L": AccessKind.LOAD, b"S": AccessKind.STORE}
-_TEXT_EVENTS: dict[bytes, EventKind] = {kind.encode(): kind for kind in EVENT_KINDS}
 
 
 @dataclass(frozen=True)
@@ -57,6 +50,7 @@ def _lackey_pieces(path: Path, shown_path: str, *, include_instructions: bool, p
             first_line=first_line,
             include_instructions=include_instructions,
             shown_path=shown_path,
+            pid=pid,
         )
 
         def locate(
@@ -64,11 +58,12 @@ def _lackey_pieces(path: Path, shown_path: str, *, include_instructions: bool, p
         ) -> str:
             return f"line {first + int(lines[index])}"
 
-        yield make_chunk(parsed.address, parsed.kind, pid), locate
+        chunk = make_chunk(parsed.address, parsed.kind, pid)
+        yield replace(chunk, events=parsed.events), locate
 
 
 def _text_number(field: bytes, number: int, shown_path: str) -> int:
-    """An address or size in a text trace, below the 48-bit limit."""
+    """An address in a text trace, below the 48-bit limit."""
     value = int(field, 16 if field[:2] in (b"0x", b"0X") else 10)
     if value >= MAX_ADDRESS_BYTES:  # checked here: beyond 64 bits it would not fit numpy
         raise TraceError(
@@ -79,27 +74,6 @@ def _text_number(field: bytes, number: int, shown_path: str) -> int:
     return value
 
 
-def _text_event(fields: list[bytes], number: int, shown_path: str, pid: int) -> MemoryEvent:
-    """An event line: ``munmap|mprotect|madvise_dontneed START SIZE``."""
-    if len(fields) != 3 or not all(_TEXT_ADDRESS.fullmatch(field) for field in fields[1:]):
-        raise TraceError(
-            f"malformed event line {b' '.join(fields).decode('utf-8', 'replace')[:80]!r}: "
-            f"expected {fields[0].decode()} START SIZE (0x-prefixed hex or decimal)",
-            path=shown_path,
-            location=f"line {number}",
-        )
-    kind = _TEXT_EVENTS[fields[0]]
-    start = _text_number(fields[1], number, shown_path)
-    size = _text_number(fields[2], number, shown_path)
-    if not size or start + size > MAX_ADDRESS_BYTES:
-        raise TraceError(
-            f"event range {start:#x}+{size:#x} is empty or beyond the 48-bit address space",
-            path=shown_path,
-            location=f"line {number}",
-        )
-    return MemoryEvent(0, kind, pid, start, size)
-
-
 def _text_access(
     raw: bytes, number: int, shown_path: str, pid: int
 ) -> tuple[int, AccessKind] | MemoryEvent | None:
@@ -107,8 +81,8 @@ def _text_access(
     fields = raw.split(b"#", 1)[0].split()
     if not fields:
         return None
-    if fields[0] in _TEXT_EVENTS:
-        return _text_event(fields, number, shown_path, pid)
+    if fields[0] in EVENT_WORDS:
+        return parse_event(fields, number, shown_path, pid)
     kind: AccessKind | None = AccessKind.LOAD
     if len(fields) == 2:
         kind = _TEXT_KINDS.get(fields[1].upper())

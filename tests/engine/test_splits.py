@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from pagelab._kernels import counters as C
-from pagelab.errors import SpecError
+from pagelab.errors import SpecError, TraceError
 from pagelab.mappings import Mappings
 from pagelab.policies import make_policy
 from pagelab.simulate import check_spec, load_spec, simulate
@@ -197,9 +197,12 @@ GENERATOR = {
 }
 
 
-def test_events_in_a_trace_file_and_in_a_generator_give_the_same_result(tmp_path: Path) -> None:
-    """The generator's accesses written as a text trace, with its events as event lines at
-    the same places and its VMA declared: the two runs agree in every summary metric."""
+@pytest.mark.parametrize("trace_format", ["text", "lackey"])
+def test_events_in_a_trace_file_and_in_a_generator_give_the_same_result(
+    tmp_path: Path, trace_format: str
+) -> None:
+    """The generator's accesses written as a trace, with its events as event lines at the
+    same places and its VMA declared: the two runs agree in every metric."""
     spec = load_spec(_events_spec({"generator": GENERATOR}))
     workload = build_workload(spec.workload, seed=0, base_dir=None)
     (vma,) = workload.vmas or []
@@ -212,10 +215,14 @@ def test_events_in_a_trace_file_and_in_a_generator_give_the_same_result(tmp_path
                 lines.append(f"{event.kind} {event.start:#x} {event.size_bytes:#x}")
             if index < len(chunk):
                 kind = "S" if chunk.kind[index] == 1 else "L"
-                lines.append(f"{int(chunk.address[index]):#x} {kind}")
+                address = int(chunk.address[index])
+                text = (
+                    f"{address:#x} {kind}" if trace_format == "text" else f" {kind} {address:x},8"
+                )
+                lines.append(text)
     (tmp_path / "t.txt").write_text("\n".join(lines) + "\n")
     declared = [{"start": vma.start, "size_bytes": vma.size_bytes}]
-    trace = {"trace": {"path": "t.txt", "format": "text", "vmas": declared}}
+    trace = {"trace": {"path": "t.txt", "format": trace_format, "vmas": declared}}
     from_trace = simulate(load_spec(_events_spec(trace)), base_dir=tmp_path)
     from_generator = simulate(spec)
     assert from_generator.summary["events_munmap"] == 1
@@ -312,3 +319,16 @@ def test_random_events_keep_every_count_balanced(seed: int) -> None:
     upper_leaves = np.count_nonzero(translator.upper[: int(translator.state[0]) << 9] & 3 == 2)
     assert counts[C.LIVE_MAPPINGS + PTE] == pte_leaves
     assert counts[C.LIVE_MAPPINGS + PUD] + counts[C.LIVE_MAPPINGS + PMD] == upper_leaves
+
+
+@pytest.mark.parametrize("trace_format", ["text", "lackey"])
+def test_a_malformed_event_line_is_refused_naming_its_line(
+    tmp_path: Path, trace_format: str
+) -> None:
+    access = "0x1000 L" if trace_format == "text" else " L 1000,8"
+    (tmp_path / "t.txt").write_text(f"{access}\nmunmap 0x1000\n{access}\n")
+    spec = load_spec({"workload": {"trace": {"path": "t.txt", "format": trace_format}}})
+    with pytest.raises(TraceError) as caught:
+        simulate(spec, base_dir=tmp_path)
+    assert caught.value.location == "line 2"
+    assert "expected 'munmap START SIZE'" in str(caught.value)
