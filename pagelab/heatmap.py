@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from pagelab._kernels.regions import REGION_SHIFT
 from pagelab.results import Heatmap
+from pagelab.units import PAGE_SIZES
 
 I64 = npt.NDArray[np.int64]
 
@@ -24,9 +25,7 @@ class RegionSource(Protocol):
 
     def region_bases(self) -> tuple[I64, I64]: ...
 
-    def first_touched_address(self, row: int, base: int) -> int: ...
-
-    def folio_size_at(self, pid: int, address: int) -> str: ...
+    def first_touched_sizes(self) -> I64: ...
 
 
 class HeatmapBuilder:
@@ -104,14 +103,14 @@ class HeatmapBuilder:
             padded[: per_row.shape[0]] = per_row
             for address_index, group in enumerate(groups):
                 counts[time_index, address_index] = int(padded[group].sum())
+        # Each cell's page size: the one mapping most of its regions' first touched pages
+        # (ties: the one met first in address order); "" where nothing is mapped.
+        row_sizes = regions.first_touched_sizes()
         page_sizes = []
         for group in groups:
-            sizes: Counter[str] = Counter()
-            for row in group:
-                pid, base = int(pids[row]), int(bases[row])
-                address = regions.first_touched_address(int(row), base)
-                sizes[regions.folio_size_at(pid, address)] += 1
-            page_sizes.append(sizes.most_common(1)[0][0])
+            sizes: Counter[int] = Counter(row_sizes[group].tolist())
+            size_id = sizes.most_common(1)[0][0]
+            page_sizes.append(PAGE_SIZES[size_id] if size_id >= 0 else "")
         cell_tiers = None
         if len(self.tier_names) > 1:
             cell_tiers = np.zeros((len(self.bins), len(groups)), dtype=np.int64)

@@ -85,6 +85,17 @@ class MappingPlan:
     kinds: tuple[MappingKind, ...]
     base_mode: str
 
+    @property
+    def folio_sizes(self) -> tuple[PageSize, ...]:
+        """Every folio size a run may hold, smallest first: those faults create and the
+        smaller huge pages a ``pmd_first`` split leaves (a 1 GiB THP's 2 MiB parts)."""
+        sizes = {kind.folio_size for kind in self.kinds}
+        pte_level = self.geometry.levels - 1
+        for kind in self.kinds:
+            for level in range(kind.leaf_level + 1, pte_level):
+                sizes.add(_size_name(1 << self.geometry.level_shift(level)))
+        return tuple(sorted(sizes, key=page_size_bytes))
+
 
 def _size_name(size_bytes: int) -> PageSize:
     for size in PAGE_SIZES:

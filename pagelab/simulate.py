@@ -302,7 +302,9 @@ class _SeriesRecorder:
         self.translator = translator
         self.level_names = [metric_name(level.name) for level in machine.tlb.levels]
         self.tier_names = [tier.metric_name for tier in machine.tiers]
-        self.folio_sizes = sorted({PAGE_SIZES.index(k.folio_size) for k in plan.kinds})
+        self.folio_sizes = [PAGE_SIZES.index(size) for size in plan.folio_sizes]
+        # THPs that may split: those faults create and the parts of split ones.
+        self.split_sizes = [size for size in self.folio_sizes if size != self.folio_sizes[0]]
         self.costs = CostModel(machine, spec.policy, self.folio_sizes)
         self.columns: dict[str, list[Number]] = {}
         self.previous = translator.counts.copy()
@@ -395,6 +397,8 @@ class _SeriesRecorder:
             name = PAGE_SIZES[size_id].lower()
             events[f"thp_{name}_alloc_attempts"] = int(counts[C.THP_ATTEMPTS + size_id])
             events[f"thp_{name}_fallbacks"] = int(counts[C.THP_FALLBACKS + size_id])
+        for size_id in self.split_sizes:
+            name = PAGE_SIZES[size_id].lower()
             events[f"thp_splits_{name}"] = int(counts[C.SPLITS_BY_SIZE + size_id])
         for index, kind in enumerate(EVENT_KINDS):
             events[f"events_{kind}"] = int(counts[C.EVENTS + index])

@@ -406,12 +406,10 @@ class Translator:
             return ""
         return PAGE_SIZES[pagetable.folio_size_of(entry)]
 
-    def first_touched_address(self, row: int, base: int) -> int:
-        words = self.row_touched[
-            row * regions.WORDS_PER_REGION : (row + 1) * regions.WORDS_PER_REGION
-        ]
-        for word_index, word in enumerate(words):
-            if word:
-                bit = (int(word) & -int(word)).bit_length() - 1
-                return base + ((word_index * 64 + bit) << 12)
-        return base
+    def first_touched_sizes(self) -> I64:
+        """Per region row in use, the size id (``PAGE_SIZES``) of the folio mapping its
+        first touched page, or -1 where nothing maps it now."""
+        return regions.first_touched_sizes(
+            self.row_keys, self.row_touched, self.rows_used, self.upper, self.ptes, self.roots,
+            self.level_shift, self.plan.geometry.fanout_bits,
+        )  # fmt: skip

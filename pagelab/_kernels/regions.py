@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from pagelab._kernels import pagetable
 from pagelab._kernels.config import at, inline_kernel, kernel
 
 REGION_SHIFT = 21
@@ -114,3 +115,33 @@ def set_tiers(
         slot = (row << 4) + (page >> 5)
         shift = (page & 31) << 1
         row_tiers[slot] = (row_tiers[slot] & ~(np.int64(3) << shift)) | (np.int64(tier) << shift)
+
+
+@kernel
+def first_touched_sizes(
+    row_keys: npt.NDArray[np.int64],
+    row_touched: npt.NDArray[np.int64],
+    rows: int,
+    upper: npt.NDArray[np.int64],
+    ptes: npt.NDArray[np.uint8],
+    roots: npt.NDArray[np.int64],
+    level_shift: npt.NDArray[np.int64],
+    fanout_bits: int,
+) -> npt.NDArray[np.int64]:
+    """Per region row, the size id of the folio mapping its first touched page (its base
+    when none is touched), or -1 where nothing maps it."""
+    sizes = np.empty(rows, dtype=np.int64)
+    for row in range(rows):
+        key = row_keys[row]
+        address = (key & ((1 << 27) - 1)) << REGION_SHIFT
+        for word_index in range(WORDS_PER_REGION):
+            word = row_touched[row * WORDS_PER_REGION + word_index]
+            if word != 0:
+                bit = 0
+                while (word >> bit) & 1 == 0:
+                    bit += 1
+                address += (word_index * 64 + bit) << 12
+                break
+        _, entry = pagetable.walk(upper, ptes, roots, key >> 27, address, level_shift, fanout_bits)
+        sizes[row] = pagetable.folio_size_of(entry) if entry & 3 == pagetable.LEAF else -1
+    return sizes

@@ -345,12 +345,13 @@ class PhysicalMemory:
 
     def polluted_pageblocks(self, node: int) -> npt.NDArray[np.bool_]:
         """Pageblocks holding any unmovable or reclaimable page."""
-        rows = self.pageblock_rows(node).astype(np.int64)
-        return (rows[:, PB_USED + CLASS_UNMOVABLE] + rows[:, PB_USED + CLASS_RECLAIMABLE]) > 0
+        rows = self.pageblock_rows(node)
+        # Each count is ≥ 0, so the sum is positive exactly when either is (no int16 sum).
+        return (rows[:, PB_USED + CLASS_UNMOVABLE] > 0) | (rows[:, PB_USED + CLASS_RECLAIMABLE] > 0)
 
     def tainted_superpageblocks(self, node: int) -> npt.NDArray[np.bool_]:
         """1 GiB blocks holding an unmovable or reclaimable page or such a pageblock label."""
-        rows = self.pageblock_rows(node).astype(np.int64)
+        rows = self.pageblock_rows(node)
         bad = (rows[:, PB_MIGRATETYPE] != MIGRATE_MOVABLE) | self.polluted_pageblocks(node)
         per = 1 << (self.superpageblock_order - self.pageblock_order)
         cells = -(-bad.shape[0] // per)
@@ -361,14 +362,13 @@ class PhysicalMemory:
     def pageblock_map(self, node: int, max_cells: int | None = None) -> npt.NDArray[np.uint8]:
         """One ``MAP_*`` class per pageblock; with ``max_cells``, consecutive pageblocks are
         merged into at most that many cells, each keeping its most severe class."""
-        rows = self.pageblock_rows(node).astype(np.int64)
-        nonmovable = rows[:, PB_USED + CLASS_UNMOVABLE] + rows[:, PB_USED + CLASS_RECLAIMABLE]
+        rows = self.pageblock_rows(node)
         classes = np.full(rows.shape[0], MAP_MOVABLE, dtype=np.uint8)
         classes[rows[:, PB_FREE] == 1 << self.pageblock_order] = MAP_FREE
         huge = rows[:, PB_HUGE]
         classes[(huge > 0) & (huge < self.superpageblock_order)] = MAP_HUGE_PMD
         classes[huge >= self.superpageblock_order] = MAP_HUGE_PUD
-        polluted = nonmovable > 0
+        polluted = self.polluted_pageblocks(node)
         labelled_movable = rows[:, PB_MIGRATETYPE] == MIGRATE_MOVABLE
         classes[polluted & labelled_movable] = MAP_MIXED
         classes[polluted & ~labelled_movable] = MAP_UNMOVABLE

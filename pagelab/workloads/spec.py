@@ -61,7 +61,8 @@ class EventSpec(_Frozen):
     """A change the workload makes to one of its VMAs while it runs.
 
     ``munmap`` unmaps the range (the VMA loses it; page tables left with nothing to map are
-    freed), ``mprotect`` changes its protection (the VMA is split at the range's edges),
+    freed) after the generator's last access (its draws cover its whole VMAs),
+    ``mprotect`` changes its protection (the VMA is split at the range's edges),
     ``madvise_dontneed`` drops its pages (a later access faults in new ones). Each first
     splits the huge pages that straddle the range's edges (``policy.thp_split``).
     """
@@ -149,10 +150,20 @@ class _GeneratorBase(_Frozen):
     ]:  # fmt: skip
         accesses = info.data.get("accesses")
         for index, event in enumerate(value):
-            if accesses is not None and event.at_access > accesses:
+            if accesses is None:
+                break
+            if event.at_access > accesses:
                 raise ValueError(
                     f"events.{index}.at_access ({event.at_access}) is beyond the run's "
                     f"{accesses} accesses"
+                )
+            if event.kind == "munmap" and event.at_access < accesses:
+                # An access to an unmapped range is a segfault, and a generator keeps
+                # drawing addresses all over its VMAs.
+                raise ValueError(
+                    f"events.{index}: a generator keeps drawing addresses all over its VMAs, "
+                    f"so its munmap must come after its last access (at_access = {accesses}); "
+                    "to drop pages part-way through, use madvise_dontneed"
                 )
         return value
 

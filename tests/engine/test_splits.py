@@ -250,12 +250,13 @@ def test_events_are_deterministic_and_change_the_result() -> None:
         ({"vma": "heap"}, "workload.generator.events.0.vma", "no VMA named 'heap'"),
         ({"offset_bytes": 15 * MIB}, "workload.generator.events.0.size_bytes", "ends beyond"),
         ({"at_access": 20_001}, "workload.generator.events", "beyond the run's 20000 accesses"),
+        ({"kind": "munmap", "at_access": 9}, "workload.generator.events", "after its last access"),
     ],
 )
 def test_bad_events_are_refused_naming_the_field(
     event: dict[str, Any], field: str, words: str
 ) -> None:
-    bad = {"kind": "munmap", "at_access": 10, "size_bytes": 2 * MIB, **event}
+    bad = {"kind": "madvise_dontneed", "at_access": 10, "size_bytes": 2 * MIB, **event}
     with pytest.raises(SpecError) as caught:
         load_spec(_events_spec({"generator": {**GENERATOR, "events": [bad]}}))
     assert caught.value.field == field
@@ -332,3 +333,21 @@ def test_a_malformed_event_line_is_refused_naming_its_line(
         simulate(spec, base_dir=tmp_path)
     assert caught.value.location == "line 2"
     assert "expected 'munmap START SIZE'" in str(caught.value)
+
+
+def test_a_pmd_first_split_reports_the_2m_parts_of_a_1g_thp() -> None:
+    """With only 1G THPs enabled, a pmd_first split leaves 2 MiB folios: they count in
+    resident bytes, per size, and their own splits are reported."""
+    generator = {"name": "uniform", "size_bytes": GIB, "accesses": 2_000, "align_bytes": GIB,
+                 "events": [{"kind": "madvise_dontneed", "at_access": 1_000,
+                             "offset_bytes": 4096, "size_bytes": 4096}]}  # fmt: skip
+    result = simulate(load_spec({
+        "workload": {"generator": generator},
+        "machine": {"tiers": [TIER]},
+        "policy": {"thp": "always", "thp_sizes": ["1G"], "thp_split": "pmd_first"},
+    }))  # fmt: skip
+    summary = result.summary
+    assert summary["thp_splits_1g"] == 1 and summary["thp_splits_2m"] == 1
+    assert summary["resident_bytes_2m"] == 511 * 2 * MIB
+    assert summary["resident_bytes"] == summary["resident_bytes_dram"]
+    assert summary["resident_bytes"] == GIB - 4096 + (4096 if summary["faults"] == 2 else 0)
