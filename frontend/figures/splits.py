@@ -29,8 +29,9 @@ from frontend.figures.runs import RunView
 
 SPLITS = "thp_splits"
 LIVE_MAPPINGS = "live_mappings_"
-# Top down, as the engine names page-table levels (a 3-level geometry has no PUD).
-LEVELS = ("pgd", "pud", "pmd", "pte")
+# The levels whose entries the engine reports as leaf mappings, top down, as it names them
+# (a 3-level geometry has no PUD).
+LEVELS = ("pud", "pmd", "pte")
 TABLES = "page_table_bytes"
 DEPOSIT = "page_table_deposit_bytes"
 
