@@ -25,6 +25,7 @@ from frontend.figures.layout import RUN_COLORS
 from frontend.figures.metrics import lower_is_better, metric_label
 from frontend.figures.oracle_gap import oracle_gap_chart
 from frontend.figures.physical_memory import memory_map_chart
+from frontend.figures.splits import split_chart
 from frontend.figures.sweep_views import shape_chart
 from frontend.figures.tiers import TIER_CHART_COLUMNS, tier_chart
 from frontend.figures.tradeoffs import (
@@ -194,6 +195,7 @@ def sweep_overview(
     ]
     if len(runs) <= SMALL_SET_RUNS:
         charts.append(summary_bars_chart(runs))
+        charts.append(split_chart(runs))
     # Every metric against one axis, a line per combination of the others: while the lines
     # keep colours of their own; beyond two axes the small multiples say it better.
     if 0 < len(axes) <= 2 and _lines_per_chart(axes, x_chosen) <= len(RUN_COLORS):

@@ -120,6 +120,43 @@ TEMPLATES: tuple[ExperimentTemplate, ...] = (
             "uniform": {"size_bytes": "8G", "accesses": 1_000_000, "align_bytes": "1G"},
         },
     ),
+    ExperimentTemplate(
+        key="thp-split",
+        title="Splitting a 1 GiB THP",
+        blurb=(
+            "What a small MADV_DONTNEED inside a 1 GiB THP leaves behind: split to 262,144 "
+            "PTEs at once, or to 512 PMDs and only the cut 2 MiB range to PTEs; × deposit."
+        ),
+        name="1 GiB THP split strategies",
+        tags=("thp-1g", "thp-split"),
+        spec={
+            # 2M as well as 1G: pmd_first leaves 2 MiB mappings, which the run reports by size
+            # only for the policy's own THP sizes.
+            "policy": {"thp": "always", "thp_sizes": ["2M", "1G"]},
+            "controls": {"seed": 1, "epoch_accesses": 100_000},
+        },
+        sweep={"policy.thp_split": ["full", "pmd_first"], "policy.thp_deposit": [True, False]},
+        # Four 1 GiB THPs; halfway through, an allocator hands 64 KiB of the second back
+        # (MADV_DONTNEED: accesses keep coming, and fault pages in again, where after a munmap
+        # they would have nothing to land on). The second half shows the TLB cost of what
+        # each strategy left.
+        generators={
+            name: {
+                "size_bytes": "4G",
+                "accesses": 1_000_000,
+                "align_bytes": "1G",
+                "events": [
+                    {
+                        "kind": "madvise_dontneed",
+                        "at_access": 500_000,
+                        "offset_bytes": "1G",
+                        "size_bytes": "64K",
+                    }
+                ],
+            }
+            for name in ("zipf", "uniform")
+        },
+    ),
 )
 
 

@@ -128,6 +128,34 @@ def object_fields(
     return fields
 
 
+@dataclass(frozen=True)
+class EditorOnly:
+    """A property the form has no input for (a list or an object, such as a generator's
+    ``events``): the page names it so that people know to set it in the JSON editor."""
+
+    key: str
+    hint: str
+
+
+def editor_only_properties(schema: Mapping[str, Any]) -> list[EditorOnly]:
+    """The properties of an object schema that :func:`object_fields` leaves out."""
+    definitions = schema.get("$defs", {})
+    concrete = _concrete(dict(schema), definitions)
+    found = []
+    for key, property_schema in concrete.get("properties", {}).items():
+        if "const" in property_schema:
+            continue
+        if field_for(key, {**property_schema, "$defs": definitions}) is not None:
+            continue
+        hint = str(property_schema.get("description", ""))
+        # A list of objects: what each item holds, since the schema is not on the page.
+        item = _concrete(dict(property_schema.get("items", {})), definitions)
+        if item_keys := list(item.get("properties", {})):
+            hint = f"{hint} A list of {{{', '.join(item_keys)}}}.".strip()
+        found.append(EditorOnly(key, hint))
+    return found
+
+
 def spec_section_fields(
     section: str, values: Mapping[str, Any], *, skip: Sequence[str] = ()
 ) -> list[FormField]:

@@ -1,7 +1,7 @@
 """What a summary metric means, in a sentence, for the tables that list metrics by name.
 
-Written from the engine's documentation (docs/model.md, docs/tiering.md); a metric with no
-entry here simply has no help.
+Written from the engine's documentation (docs/model.md, docs/tiering.md, pagelab/spec.py on
+splits and workload events); a metric with no entry here simply has no help.
 """
 
 from __future__ import annotations
@@ -27,13 +27,39 @@ _HELP = {
     "migrated_folios": "Folios moved between tiers (a huge page moves whole).",
     "migration_no_room": "Migrations that failed because the destination tier was full.",
     "thp_1g_migrations_refused": "1 GiB pages a policy wanted to move; they are not migrated.",
-    "tlb_shootdowns": "TLB flushes after a batch of migrations.",
+    "thp_1g_migrations_split": (
+        "1 GiB pages split into 512 PMD mappings so that their 2 MiB parts could migrate."
+    ),
+    "tlb_shootdowns": (
+        "TLB flushes of every CPU running the process: one per workload event, migration "
+        "batch or scan that changed mappings."
+    ),
+    "thp_splits": "Huge mappings split into smaller ones, of every size.",
+    "page_table_deposit_bytes": (
+        "Page tables deposited with huge pages, at the end: kept so that a split needs no "
+        "allocation (for a 1 GiB THP, a PMD table and 512 PTE tables, about 2 MiB)."
+    ),
     "hint_faults": "NUMA hint faults: first accesses to pages a policy made inaccessible.",
     "tpp_hot_threshold_ms": (
         "TPP's promotion threshold: a page whose hint fault came this soon after its scan is hot."
     ),
     "damon_regions": "How many regions DAMON's adaptive split and merge keep.",
     "damon_sample_interval_us": "DAMON's sampling interval.",
+}
+
+# Metrics per page-table level, huge-page size or event kind, by their prefix: the name's
+# last part says which.
+_PER_PART_HELP = {
+    "live_mappings_": (
+        "Leaf entries at this page-table level in place at the end, each mapping a page of the "
+        "level's size (a full split of a 1 GiB THP leaves 262,144 PTEs; pmd_first leaves 512 "
+        "PMDs, then PTEs for the cut 2 MiB ranges only)."
+    ),
+    "thp_splits_": (
+        "Huge pages of this size split: cut by a workload event (policy.thp_split) or split "
+        "to migrate."
+    ),
+    "events_": "Workload events of this kind: generator events or a trace's event lines.",
 }
 
 # Per-tier metrics, by their prefix; ``{}`` is the tier as metric names write it.
@@ -51,6 +77,9 @@ def metric_help(name: str) -> str:
     """A sentence on what ``name`` measures, or "" when there is none."""
     if name in _HELP:
         return _HELP[name]
+    prefix = next((prefix for prefix in _PER_PART_HELP if name.startswith(prefix)), None)
+    if prefix is not None:
+        return _PER_PART_HELP[prefix]
     tier = tier_of_metric(name)
     if tier is not None:
         return _PER_TIER_HELP[name.removesuffix(tier)].format(tier)

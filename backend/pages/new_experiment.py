@@ -97,6 +97,7 @@ def new_experiment_context(session: Session, *, template_key: str | None) -> dic
             "fields": forms.object_fields(
                 entry["schema"], generator if entry["name"] == generator["name"] else {}
             ),
+            "editor_only": forms.editor_only_properties(entry["schema"]),
         }
         for entry in generator_catalog()
     ]

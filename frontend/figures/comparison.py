@@ -58,6 +58,12 @@ def headline_metrics(runs: Sequence[RunView]) -> list[str]:
     return chosen
 
 
+def bar_axis_names(runs: Sequence[RunView]) -> list[str]:
+    """Each run's name on a bar axis: its label where all fit, else its number."""
+    fits = len(runs) * max(len(run.label) for run in runs) <= _BAR_AXIS_CHARS
+    return [plot_text(run.label if fits else run.short_name) for run in runs]
+
+
 def summary_bars_chart(runs: Sequence[RunView]) -> Chart | None:
     """One small bar chart per headline metric, one bar per run that reports it."""
     metrics = headline_metrics(runs)
@@ -65,8 +71,7 @@ def summary_bars_chart(runs: Sequence[RunView]) -> Chart | None:
         return None
     rows = math.ceil(len(metrics) / _BAR_COLUMNS)
     units = {name: unit_for(name, _reported(runs, name)) for name in metrics}
-    fits = len(runs) * max(len(run.label) for run in runs) <= _BAR_AXIS_CHARS
-    names = [plot_text(run.label if fits else run.short_name) for run in runs]
+    names = bar_axis_names(runs)
     figure = unvalidated(
         make_subplots(
             rows=rows,

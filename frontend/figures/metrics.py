@@ -42,6 +42,8 @@ _LABELS = {
     "migrated_folios": "Folios migrated",
     "migration_no_room": "Migrations without room",
     "thp_1g_migrations_refused": "1 GiB THP migrations refused",
+    "thp_1g_migrations_split": "1 GiB THP migrations split",
+    "thp_splits": "THP splits",
     "tlb_shootdowns": "TLB shootdowns",
     "hint_faults": "NUMA hint faults",
     "tpp_hot_threshold_ms": "TPP hot threshold",
@@ -76,6 +78,12 @@ _ACRONYMS = {
     "tpp": "TPP",
 }
 _RESIDENT_BY_SIZE = re.compile(r"^resident_bytes_(\d+[kmg])$")
+# Counts per page-table level, per huge-page size and per workload event kind; the level,
+# size or kind is the name's last part (pagelab.simulate writes them).
+_LIVE_MAPPINGS = "live_mappings_"
+_SPLITS_BY_SIZE = re.compile(r"^thp_splits_(\d+)([kmg])$")
+_EVENTS = "events_"
+_EVENT_NAMES = {"madvise_dontneed": "MADV_DONTNEED"}
 
 _BYTE_UNITS = (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("bytes", 1))
 _TIME_UNITS = (("s", 1e9), ("ms", 1e6), ("µs", 1e3), ("ns", 1))
@@ -104,6 +112,14 @@ def metric_label(name: str) -> str:
         return f"Resident in {size} pages"
     if tier := tier_of_metric(name):
         return _PER_TIER[name.removesuffix(tier)][0].format(tier)
+    if name.startswith(_LIVE_MAPPINGS):
+        return f"Live {name.removeprefix(_LIVE_MAPPINGS).upper()} mappings"
+    if split := _SPLITS_BY_SIZE.match(name):
+        number, prefix = split.groups()
+        return f"{number} {prefix.upper()}iB THP splits"
+    if name.startswith(_EVENTS):
+        kind = name.removeprefix(_EVENTS)
+        return f"{_EVENT_NAMES.get(kind, kind)} events"
     words = [word for word in name.split("_") if word not in {"bytes", "ns", "cycles"}]
     words = [
         _ACRONYMS.get(word, word.upper() if re.fullmatch(r"l\d", word) else word) for word in words
@@ -170,8 +186,9 @@ def unit_for(name: str, values: Iterable[float]) -> Unit:
 
 # Metrics the workload fixes rather than the policy: a difference is neither good nor bad.
 _NEUTRAL = frozenset({"accesses", "epochs", "touched_bytes"})
-# Where memory sits and what a policy tuned itself to: neither good nor bad by itself.
-_NEUTRAL_PREFIXES = ("damon_", "tpp_", "interleave_")
+# Where memory sits, what a policy tuned itself to, how memory is mapped (fewer PTEs may
+# mean more PMDs) and the workload's own events: neither good nor bad by itself.
+_NEUTRAL_PREFIXES = ("damon_", "tpp_", "interleave_", _LIVE_MAPPINGS, _EVENTS)
 
 
 def lower_is_better(metric: str) -> bool | None:

@@ -78,6 +78,15 @@ _KNOWN_PANELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("faults", "Page faults", ("faults",)),
     ("memory", "Resident memory and bloat", ("resident_bytes", "bloat_bytes", "touched_bytes")),
     ("page-tables", "Page-table memory", ("page_table_bytes", r"page_table_\w*bytes(_\w+)?")),
+    # PTEs lead: where split strategies differ most (262,144 after a full 1 GiB split).
+    ("mappings", "Live mappings per level", (r"live_mappings_pte", r"live_mappings_\w+")),
+    # Every flush counts, whatever changed the mappings: a workload event, a migration batch
+    # or a scan; so shootdowns sit with the splits and events, on single-tier runs too.
+    (
+        "splits",
+        "THP splits, workload events and TLB shootdowns",
+        ("thp_splits", r"thp_splits_\w+", r"events_\w+", "tlb_shootdowns"),
+    ),
     ("time", "Estimated time", ("est_runtime_ns", r"(memory|fault|translation|compute)_ns")),
     ("amat", "Average memory access time", ("amat_ns",)),
     ("memory-traffic", "Memory traffic", ("memory_accesses", "llc_misses")),
@@ -92,7 +101,6 @@ _KNOWN_PANELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "Migration events",
         (
             "migrated_folios",
-            "tlb_shootdowns",
             "hint_faults",
             "migration_no_room",
             "thp_1g_migrations_refused",
@@ -119,7 +127,9 @@ _POLICY_PREFIXES = {"damon_": "DAMON", "tpp_": "TPP", "interleave_": "Interleave
 # Counters are per epoch; bytes are the state at the epoch's end.
 _PER_EPOCH_KINDS = frozenset({"count", "cycles", "time"})
 # Times and values that are a state at the epoch's end, not a sum over it.
-_STATE_COLUMNS = re.compile(r"amat_ns|time_ns|memory_latency_ns_\w+|(damon|tpp|interleave)_\w+")
+_STATE_COLUMNS = re.compile(
+    r"amat_ns|time_ns|memory_latency_ns_\w+|(damon|tpp|interleave)_\w+|live_mappings_\w+"
+)
 
 
 def series_panels(runs: Sequence[RunView], skip: Collection[str] = ()) -> list[SeriesPanel]:

@@ -475,15 +475,23 @@
       body.spec.workload = { trace: { path: trace, format } };
     } else {
       const generator = form.elements.generator.value;
-      const params = { name: generator };
+      // The template's parameters that have no input (lists such as events) stay while its
+      // generator is chosen; the JSON editor changes them.
+      const template = base.spec.workload?.generator;
+      const params = template?.name === generator ? template : { name: generator };
       for (const input of form.querySelectorAll(`fieldset[data-generator="${generator}"] [data-param]`)) {
         const value = fieldValue(input);
         if (value !== undefined) params[input.dataset.param] = value;
+        else delete params[input.dataset.param];
       }
       body.spec.workload = { generator: params };
     }
+    // The form picks the preset; the template's other machine settings (its memory tiers,
+    // which sweeps such as machine.tiers.0.capacity_bytes point into) stay.
     const preset = form.elements.preset.value;
-    body.spec.machine = preset ? { preset } : {};
+    body.spec.machine = { ...base.spec.machine };
+    if (preset) body.spec.machine.preset = preset;
+    else delete body.spec.machine.preset;
     for (const input of form.querySelectorAll("[data-spec-path]")) {
       setPath(body.spec, input.dataset.specPath, fieldValue(input));
     }

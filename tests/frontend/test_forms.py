@@ -51,3 +51,14 @@ def test_sweep_axes_offer_every_allowed_value_with_the_chosen_ones_ticked() -> N
     assert [choice.text for choice in deposit.choices] == ["on", "off"]
     sizes = forms.sweep_axis("policy.thp_sizes", [["2M"], ["2M", "1G"]])
     assert [choice.text for choice in sizes.choices] == ["2M", "2M + 1G"]
+
+
+def test_lists_of_objects_get_no_input_but_are_named_for_the_json_editor() -> None:
+    """A generator's ``events`` (a list of objects) has no form input: the page names it and
+    what each item holds, and the form keeps the template's list (static/app.js)."""
+    schema = _zipf_schema()
+    assert all(field.key != "events" for field in forms.object_fields(schema, {}))
+    (events,) = forms.editor_only_properties(schema)
+    assert events.key == "events"
+    assert events.hint.startswith("munmap, mprotect and MADV_DONTNEED")
+    assert "{kind, at_access, vma, pid, offset_bytes, size_bytes}" in events.hint
