@@ -6,9 +6,11 @@ allocator: it keeps counts per pageblock and mobility class, not per frame. So w
 leaves a node (tier migration, munmap, a split that frees part of it), the node frees *an*
 in-use block of the folio's order and class: a huge page of that order (pageblock order and
 above), or an aligned all-in-use block inside a pageblock that holds at least that many
-frames of the class and no huge page. The search goes round-robin over the node's
-pageblocks, so the frees land scattered over the node, as the frees of pages picked by their
-access history do. A freed page table is an in-use unmovable frame, found the same way.
+frames of the class and no huge page. The search starts at the pageblock of the last free
+and goes round the node from there: a bulk free (an munmap of pages faulted together, which
+the buddy allocator gave neighbouring frames) frees neighbouring frames, and finds them in
+one step each, where moving on after each free would scan a large, mostly free node for
+every page. A freed page table is an in-use unmovable frame, found the same way.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def _release_block(
                 continue
         pfn = nodes[node, N_FRAME_START] + offset
         free(frames, blocks, index, nodes, node, pfn, order, mobility)
-        nodes[node, N_RELEASE_PB] = (local + step) % count
+        nodes[node, N_RELEASE_PB] = local
         nodes[node, N_RELEASED] += 1
         return pfn
     return -1
