@@ -120,6 +120,30 @@ TEMPLATES: tuple[ExperimentTemplate, ...] = (
             "uniform": {"size_bytes": "8G", "accesses": 1_000_000, "align_bytes": "1G"},
         },
     ),
+    ExperimentTemplate(
+        key="access-aware-thp",
+        title="Access-aware THP",
+        blurb=(
+            "THP's bloat against its speed-up on a sparse heap: never / always / access-aware "
+            "THP (collapse hot ranges, split sparse cold THPs), beside the damos_hugepage "
+            "prototype's 80% of bloat removed and 46% of the speed-up kept."
+        ),
+        name="Access-aware THP",
+        tags=("access-aware-thp",),
+        spec={
+            # One 4 GiB node: room for the THP heap, and a small node keeps the frees of a
+            # split quick.
+            "machine": {
+                "tiers": [{"name": "DRAM", "preset": "ddr4_local", "capacity_bytes": "4G"}],
+            },
+            "policy": {"thp": "never", "thp_access_aware": {"variant": "collapse_split"}},
+            "controls": {"seed": 1, "epoch_accesses": 100_000},
+        },
+        sweep={"policy.thp": ["never", "always", "access_aware"]},
+        # A key-value store touches two lines of objects up to 2 MiB: THP over its heap is
+        # mostly bloat, and only the popular objects' ranges are hot.
+        generators={"kvstore": {"objects": 4000, "accesses": 4_000_000}},
+    ),
 )
 
 

@@ -48,6 +48,11 @@ _LABELS = {
     "tpp_hint_faults_dropped": "TPP hint faults dropped",
     "damon_regions": "DAMON regions",
     "damon_sample_interval_us": "DAMON sampling interval",
+    "huge_page_ratio": "Resident memory in huge pages",
+    "thp_collapses": "THP collapses",
+    "thp_collapse_failures": "THP collapse failures",
+    "thp_collapse_ns": "THP collapse work (kernel)",
+    "access_aware_collapse_min_accesses": "Access-aware collapse threshold",
 }
 
 # Per-tier metrics end in the tier's name as metric names write it (``memory_accesses_cxl``,
@@ -171,7 +176,7 @@ def unit_for(name: str, values: Iterable[float]) -> Unit:
 # Metrics the workload fixes rather than the policy: a difference is neither good nor bad.
 _NEUTRAL = frozenset({"accesses", "epochs", "touched_bytes"})
 # Where memory sits and what a policy tuned itself to: neither good nor bad by itself.
-_NEUTRAL_PREFIXES = ("damon_", "tpp_", "interleave_")
+_NEUTRAL_PREFIXES = ("damon_", "tpp_", "interleave_", "access_aware_")
 
 
 def lower_is_better(metric: str) -> bool | None:
