@@ -288,3 +288,47 @@ def test_variants_each_do_only_their_half(kvstore_runs: dict[str, Any]) -> None:
 def test_access_aware_runs_are_deterministic(kvstore_runs: dict[str, Any]) -> None:
     again = _kvstore_run(_aware("collapse_split"))
     assert again == kvstore_runs["collapse_split"]
+
+
+def _reference_epoch(
+    state: dict[int, str], touched: dict[int, set[int]], accesses: dict[int, int], threshold: int
+) -> None:
+    """The epoch-end rule in plain Python: 4 KiB ranges hit ``threshold`` times collapse;
+    THPs with under 256 sub-pages touched and fewer hits split (``collapse_split``)."""
+    for index, mapping in list(state.items()):
+        hits = accesses.get(index, 0)
+        if mapping == "4K" and hits >= threshold:
+            state[index] = "2M"
+        elif mapping == "2M" and len(touched[index]) < 256 and hits < threshold:
+            state[index] = "4K"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_epoch_ends_match_a_plain_reference(seed: int) -> None:
+    """Three epochs of random touches over eight 2 MiB ranges (some dense, some sparse, hit
+    from 0 to 60 times): the kernels' collapses, splits and resident bytes match the rule
+    applied to Python sets."""
+    rng = np.random.default_rng(seed)
+    translator, policy, _ = _setup({"collapse_min_accesses": 20}, vma_bytes=16 * MIB)
+    state: dict[int, str] = {}
+    touched: dict[int, set[int]] = {}
+    for _ in range(3):
+        translator.take_region_accesses()
+        accesses: dict[int, int] = {}
+        for index in rng.choice(8, size=5, replace=False).tolist():
+            pages = rng.choice(512, size=int(rng.choice([3, 40, 300])), replace=False)
+            hits = rng.integers(pages.shape[0], max(pages.shape[0], 60) + 1)
+            chosen = rng.choice(pages, size=int(hits)).tolist()
+            _touch(translator, [index * 512 + page for page in chosen])
+            state.setdefault(index, "2M")  # a first touch faults a THP (as thp: always)
+            touched.setdefault(index, set()).update(chosen)
+            accesses[index] = len(chosen)
+        policy.end_epoch()
+        _reference_epoch(state, touched, accesses, 20)
+        for index, mapping in state.items():
+            page = min(touched[index])
+            assert translator.folio_size_at(0, BASE + index * 2 * MIB + page * 4096) == mapping
+        huge = sum(mapping == "2M" for mapping in state.values())
+        small = sum(len(touched[i]) for i, mapping in state.items() if mapping == "4K")
+        assert _resident(translator, SIZE_2M) == huge * 2 * MIB
+        assert _resident(translator, SIZE_4K) == small * 4096
