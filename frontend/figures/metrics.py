@@ -173,8 +173,9 @@ def unit_for(name: str, values: Iterable[float]) -> Unit:
     return Unit("count", 1, "")
 
 
-# Metrics the workload fixes rather than the policy: a difference is neither good nor bad.
-_NEUTRAL = frozenset({"accesses", "epochs", "touched_bytes"})
+# Metrics the workload fixes rather than the policy, and the share of memory in huge pages
+# and collapses made (TLB reach against bloat): a difference is neither good nor bad.
+_NEUTRAL = frozenset({"accesses", "epochs", "touched_bytes", "huge_page_ratio", "thp_collapses"})
 # Where memory sits and what a policy tuned itself to: neither good nor bad by itself.
 _NEUTRAL_PREFIXES = ("damon_", "tpp_", "interleave_", "access_aware_")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from pagelab.policies.base import PolicySpecBase
 
@@ -25,6 +25,12 @@ class AccessAwareGoalSpec(PolicySpecBase):
     target: float = Field(
         gt=0.0, le=1e15, description="Target value (bytes for bloat_bytes, a ratio ≤ 1)."
     )
+
+    @model_validator(mode="after")
+    def _ratio_at_most_one(self) -> AccessAwareGoalSpec:
+        if self.metric == "huge_page_ratio" and self.target > 1.0:
+            raise ValueError("a huge_page_ratio target is a ratio: at most 1")
+        return self
 
 
 class AccessAwareThpSpec(PolicySpecBase):

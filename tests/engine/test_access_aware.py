@@ -332,3 +332,20 @@ def test_epoch_ends_match_a_plain_reference(seed: int) -> None:
         small = sum(len(touched[i]) for i, mapping in state.items() if mapping == "4K")
         assert _resident(translator, SIZE_2M) == huge * 2 * MIB
         assert _resident(translator, SIZE_4K) == small * 4096
+
+
+def test_the_parameters_round_trip_and_a_ratio_target_is_at_most_one() -> None:
+    spec = load_spec({
+        "workload": {"generator": {"name": "uniform", "size_bytes": MIB, "accesses": 1}},
+        "policy": {"thp": "access_aware", "thp_access_aware": {
+            "variant": "split_only", "split_max_touched_ratio": 0.25,
+            "goal": {"metric": "bloat_bytes", "target": 8 * MIB}}},
+    })  # fmt: skip
+    assert type(spec).model_validate_json(spec.canonical_json()) == spec
+    assert spec.policy.anon_thp == "always"
+    with pytest.raises(Exception, match="at most 1"):
+        load_spec({
+            "workload": {"generator": {"name": "uniform", "size_bytes": MIB, "accesses": 1}},
+            "policy": {"thp": "access_aware", "thp_access_aware": {
+                "goal": {"metric": "huge_page_ratio", "target": 2}}},
+        })  # fmt: skip
