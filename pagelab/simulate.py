@@ -192,10 +192,11 @@ def simulate(
                 if now_ns >= policy.next_wake_ns():
                     policy.wake(now_ns)
             if in_epoch == controls.epoch_accesses:
+                if thp_policy is not None:
+                    # Before the epoch closes: its row counts the collapses and their time.
+                    thp_policy.end_epoch()
                 series.close_epoch(done)
                 policy.end_epoch(series.now_ns())
-                if thp_policy is not None:
-                    thp_policy.end_epoch()
                 heatmap.add_epoch(done, translator.take_region_accesses(), tiers.region_tiers())
                 in_epoch = 0
         if on_progress is not None:

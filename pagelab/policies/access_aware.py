@@ -10,7 +10,8 @@ before the heatmap takes them) and its touched 4 KiB pages (``row_touched``).
 Goal rule (a clamped multiplicative step): with ``f`` = measured / target,
 ``next = last × min(2, max(1/2, f))`` (``f`` = 1/2 when the metric is 0), kept within
 [1, 10^12] accesses. Measured after the epoch's collapses and splits, it sets the threshold
-the next epoch end uses.
+the next epoch end uses. The policy acts before the epoch's row is recorded, so the row
+holds its collapses, their time and the threshold it set.
 """
 
 from __future__ import annotations
