@@ -19,6 +19,7 @@ from frontend.figures import (
     summary_bars_chart,
     sweep_chart,
 )
+from frontend.figures.access_aware import access_aware_chart
 from frontend.figures.comparison import headline_metrics, sweep_metrics
 from frontend.figures.grid import Axis, sweep_axes, value_key
 from frontend.figures.layout import RUN_COLORS
@@ -192,6 +193,7 @@ def sweep_overview(
     charts: list[Chart | None] = [
         shape_chart(runs, axes, chosen, x_path=x_chosen, color_path=color_chosen),
         oracle_gap_chart(runs, axes),
+        access_aware_chart(runs, axes),
     ]
     if len(runs) <= SMALL_SET_RUNS:
         charts.append(summary_bars_chart(runs))

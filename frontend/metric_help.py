@@ -45,6 +45,21 @@ _HELP = {
     ),
     "damon_regions": "How many regions DAMON's adaptive split and merge keep.",
     "damon_sample_interval_us": "DAMON's sampling interval.",
+    "huge_page_ratio": "Resident bytes in folios of 2 MiB or more / all resident bytes.",
+    "thp_collapses": (
+        "2 MiB ranges of 4 KiB pages collapsed into one THP by access-aware THP (as MADV_COLLAPSE)."
+    ),
+    "thp_collapse_failures": (
+        "Collapses that found no free 2 MiB block, even after direct compaction."
+    ),
+    "thp_collapse_ns": (
+        "Kernel time of collapses: present pages copied, absent ones cleared, compaction; "
+        "added to the run's time, though the application takes no fault for it."
+    ),
+    "access_aware_collapse_min_accesses": (
+        "Accesses in an epoch that make a 2 MiB range hot (collapsed) and spare a sparse "
+        "THP from splitting; tuned toward the goal when one is set."
+    ),
 }
 
 # Metrics per page-table level, huge-page size or event kind, by their prefix: the name's

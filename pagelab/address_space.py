@@ -91,6 +91,8 @@ class MappedVma:
     direct_compaction: bool
     wakes_kcompactd: bool
     thp_size_ids: tuple[int, ...]
+    may_collapse: bool = False
+    """Anonymous and without MADV_NOHUGEPAGE: what MADV_COLLAPSE (access-aware THP) takes."""
 
 
 def granule_vmas(vmas: list[Vma], granule_bytes: int) -> list[Vma]:
@@ -125,7 +127,8 @@ def _mode_allows(mode: str, advice: str) -> bool:
 
 def thp_size_ids(policy: PolicySpec, plan: MappingPlan, vma: Vma) -> tuple[int, ...]:
     """Folio size ids of the THP mapping kinds this VMA may get."""
-    mode = {"anon": policy.thp, "shmem": policy.thp_shmem, "file": policy.thp_file}[vma.backing]
+    modes = {"anon": policy.anon_thp, "shmem": policy.thp_shmem, "file": policy.thp_file}
+    mode = modes[vma.backing]
     allowed = []
     for kind in plan.kinds:
         if not kind.needs_thp:
@@ -179,6 +182,7 @@ def map_vmas(policy: PolicySpec, plan: MappingPlan, vmas: list[Vma]) -> list[Map
                 direct_compaction=direct,
                 wakes_kcompactd=wakes,
                 thp_size_ids=thp_size_ids(policy, plan, vma),
+                may_collapse=vma.backing == "anon" and vma.thp_advice != "nohugepage",
             )
         )
     return mapped

@@ -23,6 +23,7 @@ from pagelab.mappings import Mappings
 from pagelab.memory.report import MemoryRecorder
 from pagelab.paging import MappingPlan, plan_mappings
 from pagelab.policies import NEVER, TieringPolicy, make_policy
+from pagelab.policies.access_aware import AccessAwareThp, huge_page_ratio
 from pagelab.policies.damon import DamonSpec, check_tiers
 from pagelab.policies.interleave import InterleaveSpec
 from pagelab.policies.oracle import OracleSpec
@@ -147,7 +148,12 @@ def simulate(
     policy = make_policy(tiering, tiers, seed=controls.seed)
     translator.placement = policy.placement()
     translator.track(policy.tracking)
-    series = _SeriesRecorder(spec, machine, plan, translator, memory_recorder, tiers, policy)
+    thp_policy = None
+    if spec.policy.thp == "access_aware":
+        thp_policy = AccessAwareThp(spec.policy.thp_access_aware, translator,
+                                    deposit=spec.policy.deposit.pmd)  # fmt: skip
+    series = _SeriesRecorder(spec, machine, plan, translator, memory_recorder, tiers, policy,
+                             thp_policy)  # fmt: skip
     heatmap = HeatmapBuilder(controls.heatmap_time_bins, controls.heatmap_address_bins, total,
                              controls.epoch_accesses, [t.name for t in machine.tiers])  # fmt: skip
 
@@ -186,6 +192,9 @@ def simulate(
                 if now_ns >= policy.next_wake_ns():
                     policy.wake(now_ns)
             if in_epoch == controls.epoch_accesses:
+                if thp_policy is not None:
+                    # Before the epoch closes: its row counts the collapses and their time.
+                    thp_policy.end_epoch()
                 series.close_epoch(done)
                 policy.end_epoch(series.now_ns())
                 heatmap.add_epoch(done, translator.take_region_accesses(), tiers.region_tiers())
@@ -291,8 +300,10 @@ class _SeriesRecorder:
         memory: MemoryRecorder,
         tiers: Tiers,
         policy: TieringPolicy,
+        thp_policy: AccessAwareThp | None = None,
     ):
         self.spec = spec
+        self.thp_policy = thp_policy
         self.memory = memory
         self.tiers = tiers
         self.policy = policy
@@ -350,16 +361,17 @@ class _SeriesRecorder:
 
     # -- rows and summary ---------------------------------------------------------------------
 
-    def _memory(self) -> dict[str, int]:
+    def _memory(self) -> dict[str, Number]:
         counts = self.translator.counts
         granule = self.plan.geometry.granule_bytes
         resident = int(sum(counts[C.RESIDENT_BYTES + s] for s in self.folio_sizes))
         touched = int(counts[C.TOUCHED_PAGES]) * 4096
         tables = int(self.translator.level_tables.sum()) + int(counts[C.DEPOSIT_TABLES])
-        memory = {
+        memory: dict[str, Number] = {
             "resident_bytes": resident,
             "touched_bytes": touched,
             "bloat_bytes": resident - touched,
+            "huge_page_ratio": huge_page_ratio(counts),
             "page_table_bytes": tables * granule,
         }
         for size_id in self.folio_sizes:
@@ -402,7 +414,16 @@ class _SeriesRecorder:
             events[f"thp_splits_{name}"] = int(counts[C.SPLITS_BY_SIZE + size_id])
         for index, kind in enumerate(EVENT_KINDS):
             events[f"events_{kind}"] = int(counts[C.EVENTS + index])
+        if self.thp_policy is not None:
+            events["thp_collapses"] = int(counts[C.THP_COLLAPSES])
+            events["thp_collapse_failures"] = int(counts[C.THP_COLLAPSE_FAILURES])
         return events
+
+    def _tuned(self) -> dict[str, float]:
+        tuned = dict(self.policy.tuned_values())
+        if self.thp_policy is not None:
+            tuned.update(self.thp_policy.tuned_values())
+        return tuned
 
     def _tiering(self, counts: np.ndarray, totals: MigrationTotals, costs: StretchCosts) -> dict[
         str, Number
@@ -425,7 +446,7 @@ class _SeriesRecorder:
         return row
 
     def _cost_row(self, costs: StretchCosts, accesses: int) -> dict[str, Number]:
-        return {
+        row: dict[str, Number] = {
             "compute_ns": costs.compute_ns,
             "translation_ns": costs.translation_ns,
             "walk_cycles": costs.walk_cycles,
@@ -434,6 +455,9 @@ class _SeriesRecorder:
             "est_runtime_ns": costs.runtime_ns,
             "amat_ns": (costs.translation_ns + costs.memory_ns) / max(1, accesses),
         }
+        if self.thp_policy is not None:
+            row["thp_collapse_ns"] = costs.collapse_ns
+        return row
 
     def close_epoch(self, accesses_end: int) -> None:
         counts = self.translator.counts
@@ -454,7 +478,7 @@ class _SeriesRecorder:
         row.update(self._cost_row(costs, int(delta[C.ACCESSES])))
         row["time_ns"] = self.epoch_start_ns
         row.update(self._tiering(delta, moved, costs))
-        row.update(self.policy.tuned_values())
+        row.update(self._tuned())
         row.update(self._memory())
         row.update(self.memory.epoch_metrics())
         granule = self.plan.geometry.granule_bytes
@@ -477,6 +501,8 @@ class _SeriesRecorder:
             memory_ns=totals.memory_ns,
             est_runtime_ns=totals.runtime_ns,
         )
+        if self.thp_policy is not None:
+            summary["thp_collapse_ns"] = totals.collapse_ns
         summary.update(self._memory())
         accesses = max(1, int(counts[C.ACCESSES]))
         summary["amat_ns"] = (totals.translation_ns + totals.memory_ns) / accesses
@@ -484,7 +510,7 @@ class _SeriesRecorder:
             totals.add(self.costs.stretch(counts, 0.0, self.costs.idle_latencies()))
         mean = totals.mean(self.costs.idle_latencies())
         summary.update(self._tiering(counts, self.tiers.totals, mean))
-        summary.update(self.policy.tuned_values())  # their values at the end
+        summary.update(self._tuned())  # their values at the end
         granule = self.plan.geometry.granule_bytes
         for level, name in enumerate(self.plan.geometry.level_names):
             summary[f"page_table_bytes_{name}"] = int(self.translator.level_tables[level]) * granule
@@ -518,6 +544,7 @@ class StretchTotals:
     fault_ns: float = 0.0
     memory_ns: float = 0.0
     runtime_ns: float = 0.0
+    collapse_ns: float = 0.0
     latency_sum: list[float] = field(default_factory=list)
     accesses: list[float] = field(default_factory=list)
     busy_ns: list[float] = field(default_factory=list)
@@ -529,6 +556,7 @@ class StretchTotals:
         self.fault_ns += costs.fault_ns
         self.memory_ns += costs.memory_ns
         self.runtime_ns += costs.runtime_ns
+        self.collapse_ns += costs.collapse_ns
         tiers = len(costs.tier_latency_ns)
         if not self.accesses:
             self.latency_sum, self.accesses, self.busy_ns = (
@@ -552,4 +580,5 @@ class StretchTotals:
         return StretchCosts(
             self.compute_ns, self.translation_ns, self.walk_cycles, self.fault_ns,
             self.memory_ns, runtime, latency, utilisation, tuple(self.accesses),
+            self.collapse_ns,
         )  # fmt: skip

@@ -23,6 +23,7 @@ from pydantic import (
 from pagelab._kernels.counters import TIERS
 from pagelab.memory.ageing import AgeingSpec
 from pagelab.policies import TieringSpec
+from pagelab.policies.access_aware_spec import AccessAwareThpSpec
 from pagelab.policies.first_touch import FirstTouchSpec
 from pagelab.units import Bytes, PageSize, page_size_bytes
 from pagelab.workloads.spec import WorkloadSpec
@@ -213,7 +214,7 @@ class MachineSpec(_Frozen):
 
 
 BasePageMode = Literal["auto", "native", "per_process", "kernel_page"]
-ThpMode = Literal["never", "always", "madvise"]
+ThpMode = Literal["never", "always", "madvise", "access_aware"]
 ThpSize = Literal["64K", "2M", "32M", "512M", "1G"]
 
 
@@ -354,6 +355,11 @@ class PolicySpec(_Frozen):
     leaves a 1 GiB THP where it is, ``split`` splits its PUD mapping into 512 PMD mappings
     (using its deposited PMD table, if any) and moves the 2 MiB parts.
 
+    Access-aware THP: ``thp: access_aware`` collapses hot 2 MiB ranges and splits sparse,
+    cold THPs at epoch ends, with ``thp_access_aware``'s parameters (its variant decides
+    whether faults map THPs: see ``AccessAwareThpSpec``); it needs ``base_page: 4K`` and
+    ``thp_sizes: ["2M"]``.
+
     Splits: when a workload event (``munmap``, ``mprotect``, ``madvise_dontneed``) cuts a
     huge page, ``thp_split`` says how it splits: ``full`` (default, the 1 GiB THP RFC: to
     PTEs at once, 262,144 of them for 1 GiB) or ``pmd_first`` (the floated alternative: 512
@@ -363,7 +369,11 @@ class PolicySpec(_Frozen):
 
     base_page: Literal["4K", "16K", "64K"] = "4K"
     base_page_mode: BasePageMode = "auto"
-    thp: ThpMode = "never"
+    thp: ThpMode = Field(
+        default="never",
+        description="THP for anonymous memory: never, always, madvise, or access_aware "
+        "(collapse hot 2 MiB ranges, split sparse cold THPs; see thp_access_aware).",
+    )
     thp_sizes: list[ThpSize] = Field(default_factory=lambda: list[ThpSize](["2M"]), max_length=5)
     thp_shmem: ShmemThpMode = "never"
     thp_file: FileThpMode = "never"
@@ -379,6 +389,27 @@ class PolicySpec(_Frozen):
     migration_cost: MigrationCostSpec = MigrationCostSpec()
     thp_1g_migration: Literal["block", "split"] = "block"
     thp_split: Literal["full", "pmd_first"] = "full"
+    thp_access_aware: AccessAwareThpSpec = Field(
+        default=AccessAwareThpSpec(),
+        description="Parameters of thp: access_aware (variant, thresholds, goal).",
+    )
+
+    @model_validator(mode="after")
+    def _access_aware_sizes(self) -> PolicySpec:
+        if self.thp == "access_aware" and (self.thp_sizes != ["2M"] or self.base_page != "4K"):
+            raise ValueError(
+                "thp: access_aware collapses and splits 2 MiB THPs over 4 KiB pages: it needs "
+                'thp_sizes ["2M"] and base_page 4K'
+            )
+        return self
+
+    @property
+    def anon_thp(self) -> Literal["never", "always", "madvise"]:
+        """What anonymous faults follow: ``thp``, or for ``access_aware`` ``never`` under
+        the collapse-only variant and ``always`` otherwise."""
+        if self.thp != "access_aware":
+            return self.thp
+        return "never" if self.thp_access_aware.variant == "collapse_only" else "always"
 
     @property
     def any_thp(self) -> bool:

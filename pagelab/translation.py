@@ -249,6 +249,7 @@ class Translator:
                 (access.VMA_ANONYMOUS if vma.anonymous else 0)
                 | (access.VMA_DIRECT_COMPACT if vma.direct_compaction else 0)
                 | (access.VMA_WAKE_KCOMPACTD if vma.wakes_kcompactd else 0)
+                | (access.VMA_MAY_COLLAPSE if vma.may_collapse else 0)
             )
         for index in range(len(vmas) - 1, -1, -1):
             pid_table[vmas[index].pid, access.PID_FIRST_VMA] = index

@@ -1,5 +1,6 @@
 """Plotly figures built from stored results; pages embed them as JSON for static/app.js."""
 
+from frontend.figures.access_aware import access_aware_chart
 from frontend.figures.chart import Chart
 from frontend.figures.comparison import (
     bloat_speedup_chart,
@@ -17,6 +18,7 @@ __all__ = [
     "Chart",
     "RunView",
     "SeriesPanel",
+    "access_aware_chart",
     "bloat_speedup_chart",
     "headline_metrics",
     "heatmap_chart",

@@ -50,6 +50,11 @@ _LABELS = {
     "tpp_hint_faults_dropped": "TPP hint faults dropped",
     "damon_regions": "DAMON regions",
     "damon_sample_interval_us": "DAMON sampling interval",
+    "huge_page_ratio": "Resident memory in huge pages",
+    "thp_collapses": "THP collapses",
+    "thp_collapse_failures": "THP collapse failures",
+    "thp_collapse_ns": "THP collapse work (kernel)",
+    "access_aware_collapse_min_accesses": "Access-aware collapse threshold",
 }
 
 # Per-tier metrics end in the tier's name as metric names write it (``memory_accesses_cxl``,
@@ -184,11 +189,12 @@ def unit_for(name: str, values: Iterable[float]) -> Unit:
     return Unit("count", 1, "")
 
 
-# Metrics the workload fixes rather than the policy: a difference is neither good nor bad.
-_NEUTRAL = frozenset({"accesses", "epochs", "touched_bytes"})
+# Metrics the workload fixes rather than the policy, and the share of memory in huge pages
+# and collapses made (TLB reach against bloat): a difference is neither good nor bad.
+_NEUTRAL = frozenset({"accesses", "epochs", "touched_bytes", "huge_page_ratio", "thp_collapses"})
 # Where memory sits, what a policy tuned itself to, how memory is mapped (fewer PTEs may
 # mean more PMDs) and the workload's own events: neither good nor bad by itself.
-_NEUTRAL_PREFIXES = ("damon_", "tpp_", "interleave_", _LIVE_MAPPINGS, _EVENTS)
+_NEUTRAL_PREFIXES = ("damon_", "tpp_", "interleave_", "access_aware_", _LIVE_MAPPINGS, _EVENTS)
 
 
 def lower_is_better(metric: str) -> bool | None:

@@ -87,7 +87,11 @@ _KNOWN_PANELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "THP splits, workload events and TLB shootdowns",
         ("thp_splits", r"thp_splits_\w+", r"events_\w+", "tlb_shootdowns"),
     ),
-    ("time", "Estimated time", ("est_runtime_ns", r"(memory|fault|translation|compute)_ns")),
+    (
+        "time",
+        "Estimated time",
+        ("est_runtime_ns", r"(memory|fault|translation|compute|thp_collapse)_ns"),
+    ),
     ("amat", "Average memory access time", ("amat_ns",)),
     ("memory-traffic", "Memory traffic", ("memory_accesses", "llc_misses")),
     ("tier-ratio", "Tier placement", (r"\w*tier\w*_ratio",)),
@@ -108,6 +112,12 @@ _KNOWN_PANELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     ("migration-time", "Migration time", ("migration_ns",)),
     ("simulated-time", "Simulated time", ("time_ns",)),
+    ("huge-pages", "Resident memory in huge pages", ("huge_page_ratio",)),
+    (
+        "thp-changes",
+        "THP collapses and splits",
+        ("thp_collapses", "thp_collapse_failures", "thp_splits"),
+    ),
     ("accesses", "Accesses", ("accesses", "stores", "ifetches")),
 )
 # Panels that say nothing with a single memory tier (everything is on it, nothing moves):
@@ -123,12 +133,18 @@ _SEVERAL_TIERS_ONLY = frozenset(
     )
 )
 # Columns a tiering policy reports about itself, grouped per policy and unit kind.
-_POLICY_PREFIXES = {"damon_": "DAMON", "tpp_": "TPP", "interleave_": "Interleave"}
+_POLICY_PREFIXES = {
+    "damon_": "DAMON",
+    "tpp_": "TPP",
+    "interleave_": "Interleave",
+    "access_aware_": "Access-aware THP",
+}
 # Counters are per epoch; bytes are the state at the epoch's end.
 _PER_EPOCH_KINDS = frozenset({"count", "cycles", "time"})
 # Times and values that are a state at the epoch's end, not a sum over it.
 _STATE_COLUMNS = re.compile(
-    r"amat_ns|time_ns|memory_latency_ns_\w+|(damon|tpp|interleave)_\w+|live_mappings_\w+"
+    r"amat_ns|time_ns|huge_page_ratio|memory_latency_ns_\w+"
+    r"|(damon|tpp|interleave|access_aware)_\w+|live_mappings_\w+"
 )
 
 

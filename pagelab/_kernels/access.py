@@ -51,6 +51,7 @@ VMA_WIDTH = 4
 VMA_ANONYMOUS = 1  # VMA_FLAGS bits: anonymous memory (its THPs deposit tables)
 VMA_DIRECT_COMPACT = 2  # a failed THP allocation may compact (and search other nodes)
 VMA_WAKE_KCOMPACTD = 4  # a failed THP allocation wakes kcompactd
+VMA_MAY_COLLAPSE = 8  # anonymous, not MADV_NOHUGEPAGE: access-aware THP may collapse it
 PID_FIRST_VMA = 0
 PID_VMA_COUNT = 1
 PID_WIDTH = 2

@@ -36,7 +36,16 @@ SPLITS_BY_SIZE = LIVE_MAPPINGS + LEVELS  # + folio size id: THPs of that size sp
 TLB_SHOOTDOWNS = SPLITS_BY_SIZE + SIZES  # TLB flushes of every CPU running the process
 EVENTS = TLB_SHOOTDOWNS + 1  # + event kind (pagelab.events.EVENT_KINDS): workload events
 EVENT_KINDS = 3
-COUNT = EVENTS + EVENT_KINDS
+# Access-aware THP (``policies.access_aware``): collapses made and refused for want of a
+# 2 MiB block, the 4 KiB pages each copied or cleared, and the compaction work its
+# allocations did (kdamond's, not the application's: kept apart from STALL_PAGES_*).
+THP_COLLAPSES = EVENTS + EVENT_KINDS
+THP_COLLAPSE_FAILURES = THP_COLLAPSES + 1
+COLLAPSE_PAGES_COPIED = THP_COLLAPSE_FAILURES + 1
+COLLAPSE_PAGES_ZEROED = COLLAPSE_PAGES_COPIED + 1
+COLLAPSE_PAGES_MIGRATED = COLLAPSE_PAGES_ZEROED + 1
+COLLAPSE_PAGES_SCANNED = COLLAPSE_PAGES_MIGRATED + 1
+COUNT = COLLAPSE_PAGES_SCANNED + 1
 
 # Slots of the access kernel's ``state`` array: what it keeps between calls. The first two
 # are the tables taken from each page-table pool (``pagetable.USED_UPPER`` / ``USED_PTES``).

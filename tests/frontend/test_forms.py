@@ -36,7 +36,9 @@ def test_spec_sections_resolve_references_and_optional_fields() -> None:
     assert (controls["access_limit"].kind, controls["access_limit"].value_text) == ("integer", "")
     policy = forms.spec_section_fields("policy", {}, skip=["base_page"])
     thp = next(field for field in policy if field.key == "thp")
-    assert thp.kind == "select" and thp.options == ("never", "always", "madvise")
+    assert thp.kind == "select"
+    assert thp.options == ("never", "always", "madvise", "access_aware")
+    assert "access_aware" in thp.hint
     assert all(field.key != "base_page" for field in policy)
 
 
