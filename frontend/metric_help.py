@@ -27,6 +27,20 @@ _HELP = {
     "migrated_folios": "Folios moved between tiers (a huge page moves whole).",
     "migration_no_room": "Migrations that failed because the destination tier was full.",
     "thp_1g_migrations_refused": "1 GiB pages a policy wanted to move; they are not migrated.",
+    "shared_migrations_refused": (
+        "Pages of shared memory a policy wanted to move; they stay where they are."
+    ),
+    "faults": "Page faults taken, one per mapping created (minor faults included).",
+    "faults_minor": (
+        "Faults that mapped a shared page already resident: entry cost only, nothing cleared."
+    ),
+    "page_table_bytes": (
+        "Page-table memory of every process, deposits included; mshare'd tables counted once."
+    ),
+    "page_table_shared_bytes": (
+        "Page tables shared by every process attached to an mshare region, counted once."
+    ),
+    "resident_bytes": "Memory the workload holds; a shared object's frames counted once.",
     "tlb_shootdowns": "TLB flushes after a batch of migrations.",
     "hint_faults": "NUMA hint faults: first accesses to pages a policy made inaccessible.",
     "tpp_hot_threshold_ms": (

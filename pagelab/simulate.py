@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from pagelab._kernels import counters as C
-from pagelab.address_space import infer_vmas
+from pagelab.address_space import check_mshare_tiers, infer_vmas
 from pagelab.costs import CostModel, StretchCosts
 from pagelab.errors import Cancelled, SpecError
 from pagelab.heatmap import HeatmapBuilder
@@ -94,6 +94,7 @@ def check_spec(spec: Spec) -> tuple[Machine, MappingPlan]:
             "tiers; give one per tier",
             field="policy.tiering.weights",
         )
+    check_mshare_tiers(spec.policy, len(machine.tiers))
     return machine, plan
 
 
@@ -344,6 +345,7 @@ class _SeriesRecorder:
             "touched_bytes": touched,
             "bloat_bytes": resident - touched,
             "page_table_bytes": tables * granule,
+            "page_table_shared_bytes": int(counts[C.SHARED_TABLES]) * granule,
         }
         for size_id in self.folio_sizes:
             name = PAGE_SIZES[size_id].lower()
@@ -371,6 +373,7 @@ class _SeriesRecorder:
             memory_accesses=int(counts[C.MEMORY_ACCESSES]),
             hint_faults=int(counts[C.HINT_FAULTS]),
             thp_splits=int(counts[C.THP_SPLITS]),
+            faults_minor=int(counts[C.FAULTS_MINOR]),
         )
         for node, name in enumerate(self.tier_names):
             events[f"memory_accesses_{name}"] = int(counts[C.TIER_MEMORY_ACCESSES + node])
@@ -393,6 +396,7 @@ class _SeriesRecorder:
             "migration_no_room": totals.no_room,
             "thp_1g_migrations_refused": totals.refused_1g,
             "thp_1g_migrations_split": totals.split_1g,
+            "shared_migrations_refused": totals.refused_shared,
             "tlb_shootdowns": totals.tlb_shootdowns,
         }
         for node, name in enumerate(self.tier_names):

@@ -353,6 +353,15 @@ class PolicySpec(_Frozen):
     prices each move. ``thp_1g_migration`` is the open 1 GiB question: ``block`` (default)
     leaves a 1 GiB THP where it is, ``split`` splits its PUD mapping into 512 PMD mappings
     (using its deposited PMD table, if any) and moves the 2 MiB parts.
+
+    Shared memory: a shmem or file object several processes map has its frames allocated and
+    counted once; each process faults its own mapping of it (a fault that finds the page
+    resident is minor) into its own page tables. ``mshare`` (the in-flight mshare patches)
+    makes every shared object an mshare region: the tables below the top level (from the PUD
+    down on x86-64) are shared, so one process's fault maps the page for all and those tables
+    are counted once (``page_table_shared_bytes``). A region covers the 512 GiB-aligned
+    spans (a top-level entry each) its object lies in, which must hold no other VMA of its
+    processes; every process maps it alike; runs with mshare have one memory tier.
     """
 
     base_page: Literal["4K", "16K", "64K"] = "4K"
@@ -372,6 +381,7 @@ class PolicySpec(_Frozen):
     tiering: TieringSpec = FirstTouchSpec()
     migration_cost: MigrationCostSpec = MigrationCostSpec()
     thp_1g_migration: Literal["block", "split"] = "block"
+    mshare: bool = False
 
     @property
     def any_thp(self) -> bool:

@@ -33,6 +33,7 @@ class MigrationTotals:
     no_room: int = 0
     refused_1g: int = 0
     split_1g: int = 0
+    refused_shared: int = 0  # pages of shared objects, which stay where they are
     ns: float = 0.0  # time the moves took
     stall_ns: float = 0.0  # of that, moves the application waited for (a hint fault's)
     tlb_shootdowns: int = 0
@@ -246,6 +247,7 @@ class Tiers:
         totals.no_room += int(out[migration.OUT_NO_ROOM])
         totals.refused_1g += int(out[migration.OUT_REFUSED_1G])
         totals.split_1g += int(out[migration.OUT_SPLIT_1G])
+        totals.refused_shared += int(out[migration.OUT_REFUSED_SHARED])
         folios = int(out[migration.OUT_FOLIOS])
         moved = int(out[migration.OUT_BYTES])
         if folios:

@@ -30,7 +30,11 @@ TIER_RESIDENT_BYTES = TIER_MEMORY_ACCESSES + TIERS  # + tier: workload bytes hel
 HINT_FAULTS = TIER_RESIDENT_BYTES + TIERS  # NUMA hint faults taken (tpp)
 HINTS_DROPPED = HINT_FAULTS + 1  # hint faults the policy's buffer had no room to record
 THP_SPLITS = HINTS_DROPPED + 1  # huge mappings split into smaller ones
-COUNT = THP_SPLITS + 1
+# Shared memory (``_kernels.shared``): of FAULTS, those that found the page resident in its
+# shared object and only mapped it (FAULTS_BY_SIZE counts only faults that allocate).
+FAULTS_MINOR = THP_SPLITS + 1
+SHARED_TABLES = FAULTS_MINOR + 1  # page-table pages mshare'd by every attached process
+COUNT = SHARED_TABLES + 1
 
 # Slots of the access kernel's ``state`` array: what it keeps between calls. The first two
 # are the tables taken from each page-table pool (``pagetable.USED_UPPER`` / ``USED_PTES``).

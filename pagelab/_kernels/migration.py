@@ -12,6 +12,9 @@ A 1 GiB folio either stays where it is (``block``: the refusal is counted) or, w
 ``pmd_first`` split; its PMD table comes from the THP's deposit when it made one, else a new
 unmovable page) and the 2 MiB folio holding the candidate moves. Only a PUD-mapped 1 GiB
 folio (4 KiB granule) can be split this way; others are refused.
+
+A page of a shared object (``_kernels.shared``) stays where it is and the refusal is
+counted: moving it would have to rewrite every process's mapping of it.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ OUT_DEMOTED_BYTES = 3
 OUT_NO_ROOM = 4  # folios the destination had no free block for
 OUT_REFUSED_1G = 5  # 1 GiB folios left in place
 OUT_SPLIT_1G = 6  # 1 GiB folios split into 2 MiB ones to move
-OUT_WIDTH = 7
+OUT_REFUSED_SHARED = 7  # pages of shared objects left in place
+OUT_WIDTH = 8
 SIZE_2M = 4  # size ids (pagelab.units.PAGE_SIZES)
 SIZE_1G = 7
 
@@ -109,6 +113,10 @@ def migrate(
         va = ((key & ((1 << 27) - 1)) << regions.REGION_SHIFT) | (page << 12)
         level, entry = pagetable.walk(upper, ptes, roots, pid, va, level_shift, fanout_bits)
         if entry & 3 != pagetable.LEAF:
+            continue
+        vma = access._find_vma(vmas, pid_vmas, pid, va)
+        if vma >= 0 and vmas[vma * access.VMA_WIDTH + access.VMA_OBJECT] >= 0:
+            out[OUT_REFUSED_SHARED] += 1
             continue
         folio_shift = FOLIO_SHIFT[pagetable.folio_size_of(entry)]
         if folio_shift >= ONE_GIB_SHIFT:

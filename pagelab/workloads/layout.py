@@ -10,8 +10,11 @@ less ASLR's random offset; this is a plausible fixed draw (1 TiB-aligned, so onl
 alignment chosen below decides which page sizes fit)."""
 
 
-def place_regions(sizes_bytes: Sequence[int], align_bytes: int) -> list[int]:
-    """Start addresses for regions mapped one after another, top down like mmap.
+def place_regions(
+    sizes_bytes: Sequence[int], align_bytes: int, top_address: int = MMAP_TOP_ADDRESS
+) -> list[int]:
+    """Start addresses for regions mapped one after another below ``top_address``, top down
+    like mmap.
 
     Each start is a multiple of ``align_bytes`` but an odd one, so that it is *not* aligned
     to any larger power of two: with the default 2 MiB a region can hold PMD-sized THPs but
@@ -20,7 +23,7 @@ def place_regions(sizes_bytes: Sequence[int], align_bytes: int) -> list[int]:
     VMA can be mapped by a huge page, so this is a parameter users study.
     """
     starts: list[int] = []
-    cursor = MMAP_TOP_ADDRESS
+    cursor = top_address
     for size in sizes_bytes:
         start = (cursor - size) // align_bytes * align_bytes
         if (start // align_bytes) % 2 == 0:

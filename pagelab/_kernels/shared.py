@@ -1,0 +1,228 @@
+"""Shared memory: the frames of a shared object (a shmem or file VMA several processes map)
+are allocated and counted once; each process maps them into its own page tables or, with
+mshare, into one set of tables every attached process uses.
+
+An object's page cache is a radix index of its folios kept in the ``upper`` pool under a
+reserved root (``index_owner``): one int64 per entry, a leaf as in ``pagetable`` carrying
+its folio's tier at ``pagetable.TIER_SHIFT`` at every level (a PTE table's bytes have no
+room for it). It stands for the page cache, so its tables are no page-table bytes and take
+no frames. Its addresses are an offset in the object plus the object's ``OBJ_BASE`` (its
+first mapper's start): a mapper at that address sees the object's folios at their own
+alignment, and one elsewhere at the alignment its start gives.
+
+With mshare an object's mappings live in the tables of a host mm (``mshare_owner``, as the
+mshare patches keep a host ``mm_struct`` per region): each attached process's top-level
+entry points at the host's table one level down (sharing at the PUD level on x86-64), so a
+PTE that one process's fault installs serves them all. The host's own top table is walked
+by no process: it is neither counted nor given a frame.
+
+``shared`` is one flat int64 array: a header, a row per object, then each object's bitmap of
+the 4 KiB pages (by offset) any process touched, so that a page is touched once however many
+processes touch it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from pagelab._kernels import pagetable
+from pagelab._kernels.config import inline_kernel, kernel
+
+I64 = npt.NDArray[np.int64]
+
+OBJECTS = 0  # header slots: shared objects in the run (0: no shared memory)
+MSHARE = 1  # 1: objects are mshare regions
+GRANULE_TLB = 2  # TLB size id of one granule PTE (a folio mapped page by page)
+HEADER_WIDTH = 3
+OBJ_BASE = 0  # per object: address in its index of offset 0
+OBJ_TOUCHED = 1  # where in ``shared`` its touched bitmap starts
+OBJ_WIDTH = 2
+FIRST_OWNER = 1 << 16
+"""Workload pids are uint16: page-table roots from here on belong to shared objects."""
+MAX_OBJECTS = 1024
+ROOTS = FIRST_OWNER + 2 * MAX_OBJECTS
+"""Page-table roots a run keeps: every pid, then each object's index and mshare host."""
+
+
+def pack(objects: list[tuple[int, int]], *, mshare: bool, granule_tlb: int) -> I64:
+    """The ``shared`` array for objects given as (base address, size in bytes)."""
+    header = [len(objects), int(mshare), granule_tlb]
+    rows: list[int] = []
+    bitmap_at = HEADER_WIDTH + OBJ_WIDTH * len(objects)
+    for base, size_bytes in objects:
+        rows += [base, bitmap_at]
+        bitmap_at += -(-size_bytes // (64 << 12))
+    table = np.zeros(bitmap_at, dtype=np.int64)
+    table[: HEADER_WIDTH + len(rows)] = header + rows
+    return table
+
+
+@inline_kernel
+def index_owner(obj: int) -> int:
+    return FIRST_OWNER + obj
+
+
+@inline_kernel
+def mshare_owner(obj: int) -> int:
+    return FIRST_OWNER + MAX_OBJECTS + obj
+
+
+@inline_kernel
+def base_of(shared: I64, obj: int) -> int:
+    return int(shared[HEADER_WIDTH + obj * OBJ_WIDTH + OBJ_BASE])
+
+
+@kernel
+def first_touch(shared: I64, obj: int, offset: int) -> bool:
+    """Mark the 4 KiB page at ``offset`` in object ``obj`` touched; whether it was not yet."""
+    word = shared[HEADER_WIDTH + obj * OBJ_WIDTH + OBJ_TOUCHED] + (offset >> 18)
+    bit = np.int64(1) << ((offset >> 12) & 63)
+    if shared[word] & bit:
+        return False
+    shared[word] |= bit
+    return True
+
+
+@kernel
+def lookup(
+    upper: I64, roots: I64, owner: int, address: int, level_shift: I64, fanout_bits: int
+) -> tuple[int, int]:
+    """(level, entry) of the index holding ``address``: a leaf, or entry 0 (not resident)."""
+    node = roots[owner]
+    if node < 0:
+        return 0, 0
+    mask = (1 << fanout_bits) - 1
+    for level in range(level_shift.shape[0]):
+        entry = upper[(node << fanout_bits) + ((address >> level_shift[level]) & mask)]
+        if entry & 3 != pagetable.TABLE:
+            return level, entry
+        node = entry >> 2
+    return 0, 0
+
+
+@kernel
+def index_table(
+    upper: I64,
+    roots: I64,
+    used: I64,
+    owner: int,
+    address: int,
+    target_level: int,
+    level_shift: I64,
+    fanout_bits: int,
+) -> int:
+    """The index table holding ``address``'s entry at ``target_level``, made as needed from
+    the ``upper`` pool (uncounted); -1 when a folio above already covers it."""
+    mask = (1 << fanout_bits) - 1
+    node = roots[owner]
+    if node < 0:
+        node = used[pagetable.USED_UPPER]
+        used[pagetable.USED_UPPER] += 1
+        roots[owner] = node
+    for level in range(target_level):
+        slot = (node << fanout_bits) + ((address >> level_shift[level]) & mask)
+        entry = upper[slot]
+        if entry == 0:
+            node = used[pagetable.USED_UPPER]
+            used[pagetable.USED_UPPER] += 1
+            upper[slot] = (node << 2) | pagetable.TABLE
+        elif entry & 3 == pagetable.TABLE:
+            node = entry >> 2
+        else:
+            return -1
+    return node
+
+
+@kernel
+def link(
+    upper: I64,
+    roots: I64,
+    level_tables: I64,
+    used: I64,
+    pid: int,
+    host: int,
+    va: int,
+    level_shift: I64,
+    fanout_bits: int,
+) -> None:
+    """Point ``pid``'s top-level entry for ``va`` at the mshare host's table below it, making
+    the tables on the way (the host's top table uncounted: no process walks it)."""
+    if roots[host] < 0:
+        roots[host] = used[pagetable.USED_UPPER]
+        used[pagetable.USED_UPPER] += 1
+    below = pagetable.table_for(upper, roots, level_tables, used, host, va, 1, level_shift,
+                                fanout_bits)  # fmt: skip
+    top = pagetable.table_for(upper, roots, level_tables, used, pid, va, 0, level_shift,
+                              fanout_bits)  # fmt: skip
+    slot = (top << fanout_bits) + ((va >> level_shift[0]) & ((1 << fanout_bits) - 1))
+    if upper[slot] == 0:
+        upper[slot] = (below << 2) | pagetable.TABLE
+
+
+@kernel
+def map_folio(
+    upper: I64,
+    ptes: npt.NDArray[np.uint8],
+    roots: I64,
+    level_tables: I64,
+    used: I64,
+    mapper: int,
+    va: int,
+    vma_start: int,
+    vma_end: int,
+    base: int,
+    level: int,
+    entry: int,
+    folio_shift: int,
+    crosses_edge: bool,
+    granule_tlb: int,
+    level_shift: I64,
+    fanout_bits: int,
+) -> tuple[int, int, int, int]:
+    """Map the object's folio ``entry`` (its index leaf, at ``level``) at ``va`` in
+    ``mapper``'s tables; returns (leaf level, leaf, first and end address mapped).
+
+    As Linux's ``finish_fault``: a folio of an upper level is mapped there when the VMA holds
+    its aligned block whole and the entry is none (``do_set_pmd``); otherwise by PTEs, the
+    whole folio when it lies inside the VMA and one PTE table, else only the faulting page
+    (a kernel page that may overhang a VMA's edge maps its part inside). PTEs of a folio
+    that is not mapped whole and aligned take one granule-sized TLB entry each.
+    """
+    mask = (1 << fanout_bits) - 1
+    pte_level = level_shift.shape[0] - 1
+    folio_bytes = 1 << folio_shift
+    start = ((va - vma_start + base) & ~(folio_bytes - 1)) - base + vma_start
+    end = start + folio_bytes
+    inside = start >= vma_start and end <= vma_end
+    aligned = start & (folio_bytes - 1) == 0
+    if level < pte_level and inside and aligned:
+        table = pagetable.table_for(upper, roots, level_tables, used, mapper, va, level,
+                                    level_shift, fanout_bits)  # fmt: skip
+        if table >= 0:
+            slot = (table << fanout_bits) + ((va >> level_shift[level]) & mask)
+            if upper[slot] == 0:
+                upper[slot] = entry
+                return level, entry, start, end
+    tlb = pagetable.tlb_size_of(entry) if level == pte_level and aligned else granule_tlb
+    span = 1 << int(level_shift[pte_level - 1])  # what one PTE table maps
+    table_start = va & ~(span - 1)
+    if crosses_edge:
+        first = max(start, vma_start, table_start)
+        last = min(end, vma_end, table_start + span)
+    elif inside and start >= table_start and end <= table_start + span:
+        first, last = start, end
+    else:
+        granule = 1 << int(level_shift[pte_level])
+        first = va & ~(granule - 1)
+        last = first + granule
+        tlb = granule_tlb
+    table = pagetable.table_for(upper, roots, level_tables, used, mapper, va, pte_level,
+                                level_shift, fanout_bits)  # fmt: skip
+    if table < 0:
+        return 0, 0, 0, 0
+    first_slot = (table << fanout_bits) + ((first >> level_shift[pte_level]) & mask)
+    last_slot = first_slot + ((last - first) >> level_shift[pte_level])
+    leaf = pagetable.leaf_entry(tlb, pagetable.folio_size_of(entry))
+    ptes[first_slot:last_slot] = leaf
+    return pte_level, leaf, first, last
