@@ -255,13 +255,14 @@ REFERENCE_CASES = {
 
 
 def _reference_vmas(mshare: bool) -> list[Vma]:
-    """Three processes sharing a 6 MiB object from a 2 MiB-aligned start (process 2 maps only
-    its first 3 MiB unless mshare, which wants every process to map it alike), each with a
-    private region in another 512 GiB span."""
+    """Three processes sharing a 6 MiB object from a 2 MiB-aligned start, each with a private
+    region in another 512 GiB span. Unless mshare (which wants every process to map it
+    alike), process 2 maps only the object's first 3 MiB, 1 MiB off the 2 MiB alignment the
+    others map it at."""
     vmas = [Vma(p, START - GIB, 4 * MIB, name="private") for p in range(3)]
     for pid in range(3):
-        size = 3 * MIB if pid == 2 and not mshare else 6 * MIB
-        vmas.append(Vma(pid, START + 2 * MIB, size, backing="shmem", shared_object="shm"))
+        start, size = (START + GIB + MIB, 3 * MIB) if pid == 2 and not mshare else (START, 6 * MIB)
+        vmas.append(Vma(pid, start + 2 * MIB, size, backing="shmem", shared_object="shm"))
     return vmas
 
 
@@ -275,10 +276,11 @@ def test_shared_faults_match_the_reference(case: str) -> None:
     count = 5000
     pid = rng.integers(0, 3, count)
     to_shared = rng.random(count) < 0.7
-    shared_size = np.where(pid == 2, vmas[5].size_bytes, 6 * MIB)
+    shared_start = np.array([vma.start for vma in vmas[3:]])[pid]
+    shared_size = np.array([vma.size_bytes for vma in vmas[3:]])[pid]
     address = np.where(
         to_shared,
-        START + 2 * MIB + rng.integers(0, shared_size) // 64 * 64,
+        shared_start + rng.integers(0, shared_size) // 64 * 64,
         START - GIB + rng.integers(0, 4 * MIB, count) // 64 * 64,
     )
     chunk = AccessChunk(address.astype(np.uint64), np.zeros(count, np.uint8), pid.astype(np.uint16))
