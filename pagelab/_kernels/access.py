@@ -293,10 +293,10 @@ def _fault(
     tier is recorded in region row ``row`` (the region of ``va``) and, for an upper-level
     leaf, in the leaf. New page-table pages and deposits take unmovable pages, on the first
     node with room. Returns (0, 0) when nothing fits and (0, -1) when memory is exhausted.
-    A VMA of a shared object faults through ``_fault_shared``.
+    A VMA of a shared object faults through ``shared.fault``.
     """
     if vmas[vma * VMA_WIDTH + VMA_OBJECT] >= 0:
-        return _fault_shared(
+        return S.fault(
             va, pid, vma, counts, used, upper, ptes, roots, level_tables, level_shift,
             fanout_bits, vmas, kinds, frame_bits, pageblocks, free_index, nodes, moves,
             placement, row_tiers, row, shared,
@@ -376,216 +376,6 @@ def _fault(
         counts[C.DEPOSIT_TABLES] += deposit
         return target, leaf
     return 0, 0
-
-
-@kernel
-def _fault_shared(
-    va: int,
-    pid: int,
-    vma: int,
-    counts: I64,
-    used: I64,
-    upper: I64,
-    ptes: npt.NDArray[np.uint8],
-    roots: I64,
-    level_tables: I64,
-    level_shift: I64,
-    fanout_bits: int,
-    vmas: I64,
-    kinds: I64,
-    frame_bits: npt.NDArray[np.uint64],
-    pageblocks: npt.NDArray[np.int16],
-    free_index: npt.NDArray[np.uint64],
-    nodes: I64,
-    moves: I64,
-    placement: I64,
-    row_tiers: I64,
-    row: int,
-    shared: I64,
-) -> tuple[int, int]:
-    """``_fault`` in a VMA of a shared object (``_kernels.shared``): the folio holding ``va``
-    is found in the object's page cache, or allocated there (a major fault), and mapped into
-    the process's tables, or with mshare into the host's, which every attached process
-    walks. A fault that allocates no folio is minor: a process mapping a page another
-    process's fault made resident, or attaching to an mshare host table that maps it."""
-    vma_row = vma * VMA_WIDTH
-    vma_start = vmas[vma_row + VMA_START]
-    vma_end = vmas[vma_row + VMA_END]
-    obj = vmas[vma_row + VMA_OBJECT]
-    base = S.base_of(shared, obj)
-    tables_before = level_tables.sum()
-    below_top_before = tables_before - level_tables[0]
-    mshare = shared[S.MSHARE] != 0
-    mapper = pid
-    leaf_level, leaf = 0, 0
-    major = False
-    if mshare:
-        mapper = S.mshare_owner(obj)
-        S.link(upper, roots, level_tables, used, pid, mapper, va, level_shift, fanout_bits)
-        leaf_level, leaf = pagetable.walk(upper, ptes, roots, pid, va, level_shift, fanout_bits)
-    if leaf & 3 != pagetable.LEAF:
-        owner = S.index_owner(obj)
-        level, entry = S.lookup(upper, roots, owner, va - vma_start + base, level_shift,
-                                fanout_bits)  # fmt: skip
-        if entry & 3 != pagetable.LEAF:
-            major = True
-            level, entry = _allocate_shared(
-                va, vma_start, vma_end, vmas[vma_row + VMA_FLAGS], vmas[vma_row + VMA_THP_SIZES],
-                base, owner, counts, used, upper, roots, level_shift, fanout_bits, kinds,
-                frame_bits, pageblocks, free_index, nodes, moves, placement,
-            )  # fmt: skip
-            if entry <= 0:
-                return 0, entry
-        k = _kind_of(kinds, pagetable.folio_size_of(entry), level)
-        leaf_level, leaf, first, last = S.map_folio(
-            upper, ptes, roots, level_tables, used, mapper, va, vma_start, vma_end, base, level,
-            entry, kinds[k + KIND_BLOCK_SHIFT], kinds[k + KIND_CROSSES_EDGE] != 0,
-            shared[S.GRANULE_TLB], level_shift, fanout_bits,
-        )  # fmt: skip
-        if leaf == 0:
-            return 0, 0
-        if row_tiers.shape[0] == 0:
-            pass  # the run keeps no tiers
-        elif leaf_level < level_shift.shape[0] - 1 and last - first >= 1 << regions.REGION_SHIFT:
-            regions.set_tiers(row_tiers, row, 0, 512, pagetable.tier_of_leaf(entry))
-        else:
-            region_bytes = 1 << regions.REGION_SHIFT
-            region = va & ~(region_bytes - 1)
-            first_page = (max(first, region) - region) >> 12
-            end_page = (min(last, region + region_bytes) - region) >> 12
-            regions.set_tiers(row_tiers, row, first_page, end_page, pagetable.tier_of_leaf(entry))
-    if _alloc_pages(frame_bits, pageblocks, free_index, nodes, 0, 0, CLASS_UNMOVABLE,
-                    level_tables.sum() - tables_before) < 0:  # fmt: skip
-        return 0, -1
-    if mshare:
-        counts[C.SHARED_TABLES] += level_tables.sum() - level_tables[0] - below_top_before
-    counts[C.FAULTS] += 1
-    if not major:
-        counts[C.FAULTS_MINOR] += 1
-    return leaf_level, leaf
-
-
-@kernel
-def _allocate_shared(
-    va: int,
-    vma_start: int,
-    vma_end: int,
-    vma_flags: int,
-    thp_sizes: int,
-    base: int,
-    owner: int,
-    counts: I64,
-    used: I64,
-    upper: I64,
-    roots: I64,
-    level_shift: I64,
-    fanout_bits: int,
-    kinds: I64,
-    frame_bits: npt.NDArray[np.uint64],
-    pageblocks: npt.NDArray[np.int16],
-    free_index: npt.NDArray[np.uint64],
-    nodes: I64,
-    moves: I64,
-    placement: I64,
-) -> tuple[int, int]:
-    """Allocate the folio holding ``va`` in its object's index ``owner``: the largest kind
-    that THP allows in the faulting VMA, which that VMA could map whole (its aligned block
-    inside the VMA and at the object's alignment, as shmem asks of the faulting VMA) and
-    whose index entries are all none. Returns (index level, index leaf) as ``_fault`` does."""
-    fanout_mask = (1 << fanout_bits) - 1
-    for k in range(0, kinds.shape[0], KIND_WIDTH):
-        folio_size = kinds[k + KIND_FOLIO_SIZE]
-        if kinds[k + KIND_NEEDS_THP] and not (thp_sizes >> folio_size) & 1:
-            continue
-        block_shift = kinds[k + KIND_BLOCK_SHIFT]
-        block_bytes = np.int64(1) << block_shift
-        block_start = va & ~(block_bytes - 1)
-        map_start = max(block_start, vma_start)
-        map_end = min(block_start + block_bytes, vma_end)
-        if not kinds[k + KIND_CROSSES_EDGE] and (
-            map_start != block_start or map_end != block_start + block_bytes
-        ):
-            continue
-        if (vma_start - base) & (block_bytes - 1):
-            continue  # the object's folio would straddle this VMA's blocks
-        target = kinds[k + KIND_LEAF_LEVEL]
-        address = map_start - vma_start + base
-        table = S.index_table(upper, roots, used, owner, address, target, level_shift,
-                              fanout_bits)  # fmt: skip
-        if table < 0:
-            continue
-        first_slot = (table << fanout_bits) + ((address >> level_shift[target]) & fanout_mask)
-        last_slot = first_slot + ((map_end - map_start) >> level_shift[target])
-        if not _none(upper, first_slot, last_slot):
-            continue
-        first_node = P.preferred_node(placement, vma_start, map_start, block_shift)
-        node = _alloc_folio(kinds, k, vma_flags, counts, frame_bits, pageblocks, free_index,
-                            nodes, moves, first_node)  # fmt: skip
-        if node == -1:
-            continue
-        if node < 0:
-            return 0, -1
-        leaf = pagetable.leaf_entry(kinds[k + KIND_TLB_SIZE], folio_size)
-        leaf |= node << pagetable.TIER_SHIFT
-        upper[first_slot:last_slot] = leaf
-        counts[C.FAULTS_BY_SIZE + folio_size] += 1
-        counts[C.RESIDENT_BYTES + folio_size] += block_bytes
-        counts[C.TIER_RESIDENT_BYTES + node] += block_bytes
-        return target, leaf
-    return 0, 0
-
-
-@kernel
-def _alloc_folio(
-    kinds: I64,
-    k: int,
-    vma_flags: int,
-    counts: I64,
-    frame_bits: npt.NDArray[np.uint64],
-    pageblocks: npt.NDArray[np.int16],
-    free_index: npt.NDArray[np.uint64],
-    nodes: I64,
-    moves: I64,
-    first_node: int,
-) -> int:
-    """The node that gave the frames of kind row ``k``'s folio, allocated as ``_fault`` does;
-    -1 when a THP allocation fails (counted: a smaller kind is tried next), -2 when every
-    node is full."""
-    folio_size = kinds[k + KIND_FOLIO_SIZE]
-    order = kinds[k + KIND_ORDER]
-    if kinds[k + KIND_NEEDS_THP]:
-        counts[C.THP_ATTEMPTS + folio_size] += 1
-        direct = vma_flags & VMA_DIRECT_COMPACT != 0
-        node = _alloc_huge(frame_bits, pageblocks, free_index, nodes, moves, counts,
-                           first_node, order, direct)  # fmt: skip
-        if node < 0:
-            counts[C.THP_FALLBACKS + folio_size] += 1
-            if vma_flags & VMA_WAKE_KCOMPACTD:
-                counts[C.KCOMPACTD_WAKES] += 1
-        return node
-    node = _alloc_pages(frame_bits, pageblocks, free_index, nodes, first_node, order,
-                        CLASS_MOVABLE, 1)  # fmt: skip
-    return node if node >= 0 else -2
-
-
-@kernel
-def _kind_of(kinds: I64, folio_size: int, leaf_level: int) -> int:
-    """The kinds row of the folio size and leaf level an index leaf records."""
-    for k in range(0, kinds.shape[0], KIND_WIDTH):
-        if kinds[k + KIND_FOLIO_SIZE] == folio_size and kinds[k + KIND_LEAF_LEVEL] == leaf_level:
-            return k
-    return 0
-
-
-@kernel
-def _first_touch(shared: I64, vmas: I64, pid_vmas: I64, pid: int, va: int) -> bool:
-    """Whether the first touch of ``va`` by ``pid`` touches a page for the first time in the
-    run: always outside shared objects; inside one, only the first by any process."""
-    vma = _find_vma(vmas, pid_vmas, pid, va)
-    if vma < 0 or vmas[vma * VMA_WIDTH + VMA_OBJECT] < 0:
-        return True
-    offset = va - vmas[vma * VMA_WIDTH + VMA_START]
-    return S.first_touch(shared, vmas[vma * VMA_WIDTH + VMA_OBJECT], offset)
 
 
 @kernel
@@ -850,7 +640,7 @@ def simulate_accesses(
             if row_touched[at(word_index)] & bit == 0:
                 row_touched[at(word_index)] |= bit
                 # A shared page counts once, at the first touch by any process.
-                if not has_shared or _first_touch(shared, vmas, pid_vmas, pid, va):
+                if not has_shared or S.touches_new_page(shared, vmas, pid_vmas, pid, va):
                     touched += 1
             if track_tiers:
                 if llc_sets == 0:

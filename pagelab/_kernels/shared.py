@@ -16,9 +16,9 @@ entry points at the host's table one level down (sharing at the PUD level on x86
 PTE that one process's fault installs serves them all. The host's own top table is walked
 by no process: it is neither counted nor given a frame.
 
-``shared`` is one flat int64 array: a header, a row per object, then each object's bitmap of
-the 4 KiB pages (by offset) any process touched, so that a page is touched once however many
-processes touch it.
+``fault`` is ``access._fault`` for a VMA of a shared object. ``shared`` is one flat int64
+array: a header, a row per object, then each object's bitmap of the 4 KiB pages (by offset)
+any process touched, so that a page is touched once however many processes touch it.
 """
 
 from __future__ import annotations
@@ -26,8 +26,14 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from pagelab._kernels import pagetable
+# access imports this module for the fault's dispatch, and this one access for the frame
+# allocators and table columns: both by module object, so either may be imported first.
+from pagelab._kernels import access as A
+from pagelab._kernels import counters as C
+from pagelab._kernels import pagetable, regions
+from pagelab._kernels import placement as P
 from pagelab._kernels.config import inline_kernel, kernel
+from pagelab.memory.layout import CLASS_MOVABLE, CLASS_UNMOVABLE
 
 I64 = npt.NDArray[np.int64]
 
@@ -74,7 +80,7 @@ def base_of(shared: I64, obj: int) -> int:
 
 
 @kernel
-def first_touch(shared: I64, obj: int, offset: int) -> bool:
+def _mark_touched(shared: I64, obj: int, offset: int) -> bool:
     """Mark the 4 KiB page at ``offset`` in object ``obj`` touched; whether it was not yet."""
     word = shared[HEADER_WIDTH + obj * OBJ_WIDTH + OBJ_TOUCHED] + (offset >> 18)
     bit = np.int64(1) << ((offset >> 12) & 63)
@@ -226,3 +232,218 @@ def map_folio(
     leaf = pagetable.leaf_entry(tlb, pagetable.folio_size_of(entry))
     ptes[first_slot:last_slot] = leaf
     return pte_level, leaf, first, last
+
+
+@kernel
+def fault(
+    va: int,
+    pid: int,
+    vma: int,
+    counts: I64,
+    used: I64,
+    upper: I64,
+    ptes: npt.NDArray[np.uint8],
+    roots: I64,
+    level_tables: I64,
+    level_shift: I64,
+    fanout_bits: int,
+    vmas: I64,
+    kinds: I64,
+    frame_bits: npt.NDArray[np.uint64],
+    pageblocks: npt.NDArray[np.int16],
+    free_index: npt.NDArray[np.uint64],
+    nodes: I64,
+    moves: I64,
+    placement: I64,
+    row_tiers: I64,
+    row: int,
+    shared: I64,
+) -> tuple[int, int]:
+    """``access._fault`` in a VMA of a shared object: the folio holding ``va`` is found in
+    the object's page cache, or allocated there (a major fault), and mapped into the
+    process's tables, or with mshare into the host's, which every attached process walks. A
+    fault that allocates no folio is minor: a process mapping a page another process's fault
+    made resident, or attaching to an mshare host table that maps it."""
+    vma_row = vma * A.VMA_WIDTH
+    vma_start = vmas[vma_row + A.VMA_START]
+    vma_end = vmas[vma_row + A.VMA_END]
+    obj = vmas[vma_row + A.VMA_OBJECT]
+    base = base_of(shared, obj)
+    tables_before = level_tables.sum()
+    below_top_before = tables_before - level_tables[0]
+    mshare = shared[MSHARE] != 0
+    mapper = pid
+    leaf_level, leaf = 0, 0
+    major = False
+    if mshare:
+        mapper = mshare_owner(obj)
+        link(upper, roots, level_tables, used, pid, mapper, va, level_shift, fanout_bits)
+        leaf_level, leaf = pagetable.walk(upper, ptes, roots, pid, va, level_shift, fanout_bits)
+    if leaf & 3 != pagetable.LEAF:
+        owner = index_owner(obj)
+        address = va - vma_start + base
+        level, entry = lookup(upper, roots, owner, address, level_shift, fanout_bits)
+        if entry & 3 != pagetable.LEAF:
+            major = True
+            level, entry = _allocate(
+                va, vma_start, vma_end, vmas[vma_row + A.VMA_FLAGS],
+                vmas[vma_row + A.VMA_THP_SIZES], base, owner, counts, used, upper, roots,
+                level_shift, fanout_bits, kinds, frame_bits, pageblocks, free_index, nodes, moves,
+                placement,
+            )  # fmt: skip
+            if entry <= 0:
+                return 0, entry
+        k = _kind_of(kinds, pagetable.folio_size_of(entry), level)
+        leaf_level, leaf, first, last = map_folio(
+            upper, ptes, roots, level_tables, used, mapper, va, vma_start, vma_end, base, level,
+            entry, kinds[k + A.KIND_BLOCK_SHIFT], kinds[k + A.KIND_CROSSES_EDGE] != 0,
+            shared[GRANULE_TLB], level_shift, fanout_bits,
+        )  # fmt: skip
+        if leaf == 0:
+            return 0, 0
+        if row_tiers.shape[0] == 0:
+            pass  # the run keeps no tiers
+        elif leaf_level < level_shift.shape[0] - 1 and last - first >= 1 << regions.REGION_SHIFT:
+            regions.set_tiers(row_tiers, row, 0, 512, pagetable.tier_of_leaf(entry))
+        else:
+            region_bytes = 1 << regions.REGION_SHIFT
+            region = va & ~(region_bytes - 1)
+            first_page = (max(first, region) - region) >> 12
+            end_page = (min(last, region + region_bytes) - region) >> 12
+            regions.set_tiers(row_tiers, row, first_page, end_page, pagetable.tier_of_leaf(entry))
+    if A._alloc_pages(frame_bits, pageblocks, free_index, nodes, 0, 0, CLASS_UNMOVABLE,
+                      level_tables.sum() - tables_before) < 0:  # fmt: skip
+        return 0, -1
+    if mshare:
+        counts[C.SHARED_TABLES] += level_tables.sum() - level_tables[0] - below_top_before
+    counts[C.FAULTS] += 1
+    if not major:
+        counts[C.FAULTS_MINOR] += 1
+    return leaf_level, leaf
+
+
+@kernel
+def _allocate(
+    va: int,
+    vma_start: int,
+    vma_end: int,
+    vma_flags: int,
+    thp_sizes: int,
+    base: int,
+    owner: int,
+    counts: I64,
+    used: I64,
+    upper: I64,
+    roots: I64,
+    level_shift: I64,
+    fanout_bits: int,
+    kinds: I64,
+    frame_bits: npt.NDArray[np.uint64],
+    pageblocks: npt.NDArray[np.int16],
+    free_index: npt.NDArray[np.uint64],
+    nodes: I64,
+    moves: I64,
+    placement: I64,
+) -> tuple[int, int]:
+    """Allocate the folio holding ``va`` in its object's index ``owner``: the largest kind
+    that THP allows in the faulting VMA, which that VMA could map whole (its aligned block
+    inside the VMA and at the object's alignment, as shmem asks of the faulting VMA) and
+    whose index entries are all none. Returns (index level, index leaf), or as
+    ``access._fault`` does when nothing fits or memory is exhausted."""
+    fanout_mask = (1 << fanout_bits) - 1
+    for k in range(0, kinds.shape[0], A.KIND_WIDTH):
+        folio_size = kinds[k + A.KIND_FOLIO_SIZE]
+        if kinds[k + A.KIND_NEEDS_THP] and not (thp_sizes >> folio_size) & 1:
+            continue
+        block_shift = kinds[k + A.KIND_BLOCK_SHIFT]
+        block_bytes = np.int64(1) << block_shift
+        block_start = va & ~(block_bytes - 1)
+        map_start = max(block_start, vma_start)
+        map_end = min(block_start + block_bytes, vma_end)
+        if not kinds[k + A.KIND_CROSSES_EDGE] and (
+            map_start != block_start or map_end != block_start + block_bytes
+        ):
+            continue
+        if (vma_start - base) & (block_bytes - 1):
+            continue  # the object's folio would straddle this VMA's blocks
+        target = kinds[k + A.KIND_LEAF_LEVEL]
+        address = map_start - vma_start + base
+        table = index_table(upper, roots, used, owner, address, target, level_shift,
+                            fanout_bits)  # fmt: skip
+        if table < 0:
+            continue
+        first_slot = (table << fanout_bits) + ((address >> level_shift[target]) & fanout_mask)
+        last_slot = first_slot + ((map_end - map_start) >> level_shift[target])
+        if not A._none(upper, first_slot, last_slot):
+            continue
+        first_node = P.preferred_node(placement, vma_start, map_start, block_shift)
+        node = _alloc_folio(kinds, k, vma_flags, counts, frame_bits, pageblocks, free_index,
+                            nodes, moves, first_node)  # fmt: skip
+        if node == -1:
+            continue
+        if node < 0:
+            return 0, -1
+        leaf = pagetable.leaf_entry(kinds[k + A.KIND_TLB_SIZE], folio_size)
+        leaf |= node << pagetable.TIER_SHIFT
+        upper[first_slot:last_slot] = leaf
+        counts[C.FAULTS_BY_SIZE + folio_size] += 1
+        counts[C.RESIDENT_BYTES + folio_size] += block_bytes
+        counts[C.TIER_RESIDENT_BYTES + node] += block_bytes
+        return target, leaf
+    return 0, 0
+
+
+@kernel
+def _alloc_folio(
+    kinds: I64,
+    k: int,
+    vma_flags: int,
+    counts: I64,
+    frame_bits: npt.NDArray[np.uint64],
+    pageblocks: npt.NDArray[np.int16],
+    free_index: npt.NDArray[np.uint64],
+    nodes: I64,
+    moves: I64,
+    first_node: int,
+) -> int:
+    """The node that gave the frames of kind row ``k``'s folio, allocated as ``access._fault``
+    allocates them; -1 when a THP allocation fails (counted: a smaller kind is tried next),
+    -2 when every node is full."""
+    folio_size = kinds[k + A.KIND_FOLIO_SIZE]
+    order = kinds[k + A.KIND_ORDER]
+    if kinds[k + A.KIND_NEEDS_THP]:
+        counts[C.THP_ATTEMPTS + folio_size] += 1
+        direct = vma_flags & A.VMA_DIRECT_COMPACT != 0
+        node = A._alloc_huge(frame_bits, pageblocks, free_index, nodes, moves, counts,
+                             first_node, order, direct)  # fmt: skip
+        if node < 0:
+            counts[C.THP_FALLBACKS + folio_size] += 1
+            if vma_flags & A.VMA_WAKE_KCOMPACTD:
+                counts[C.KCOMPACTD_WAKES] += 1
+        return node
+    node = A._alloc_pages(frame_bits, pageblocks, free_index, nodes, first_node, order,
+                          CLASS_MOVABLE, 1)  # fmt: skip
+    return node if node >= 0 else -2
+
+
+@kernel
+def _kind_of(kinds: I64, folio_size: int, leaf_level: int) -> int:
+    """The kinds row of the folio size and leaf level an index leaf records."""
+    for k in range(0, kinds.shape[0], A.KIND_WIDTH):
+        if (
+            kinds[k + A.KIND_FOLIO_SIZE] == folio_size
+            and kinds[k + A.KIND_LEAF_LEVEL] == leaf_level
+        ):
+            return k
+    return 0
+
+
+@kernel
+def touches_new_page(shared: I64, vmas: I64, pid_vmas: I64, pid: int, va: int) -> bool:
+    """Whether the first touch of ``va`` by ``pid`` touches a page for the first time in the
+    run: always outside shared objects; inside one, only the first by any process."""
+    vma = A._find_vma(vmas, pid_vmas, pid, va)
+    if vma < 0 or vmas[vma * A.VMA_WIDTH + A.VMA_OBJECT] < 0:
+        return True
+    offset = va - vmas[vma * A.VMA_WIDTH + A.VMA_START]
+    return _mark_touched(shared, vmas[vma * A.VMA_WIDTH + A.VMA_OBJECT], offset)
