@@ -359,9 +359,10 @@ class PolicySpec(_Frozen):
     resident is minor) into its own page tables. ``mshare`` (the in-flight mshare patches)
     makes every shared object an mshare region: the tables below the top level (from the PUD
     down on x86-64) are shared, so one process's fault maps the page for all and those tables
-    are counted once (``page_table_shared_bytes``). A region covers the 512 GiB-aligned
-    spans (a top-level entry each) its object lies in, which must hold no other VMA of its
-    processes; every process maps it alike; runs with mshare have one memory tier.
+    are counted once (``page_table_shared_bytes``). A region covers the aligned spans its
+    object lies in, one top-level entry each (512 GiB on x86-64), which must hold no other
+    VMA of its processes; every process maps it alike; runs with mshare have one memory
+    tier.
     """
 
     base_page: Literal["4K", "16K", "64K"] = "4K"

@@ -71,7 +71,7 @@ def build_workload(
         return open_trace(spec.trace, base_dir=base_dir, confine=confine)
     if generator.align_bytes < granule_bytes:
         generator = generator.model_copy(update={"align_bytes": granule_bytes})
-    workload = _generate(generator, seed)
+    workload = _generate(generator, seed, granule_bytes)
     if generator.thp_advice == "default" or workload.vmas is None:
         return workload
     advised = [replace(vma, thp_advice=generator.thp_advice) for vma in workload.vmas]
@@ -82,7 +82,7 @@ def build_workload(
     )
 
 
-def _generate(generator: GeneratorSpec, seed: int) -> StreamWorkload:
+def _generate(generator: GeneratorSpec, seed: int, granule_bytes: int) -> StreamWorkload:
     match generator:
         case UniformSpec():
             return uniform_workload(generator, seed)
@@ -95,7 +95,7 @@ def _generate(generator: GeneratorSpec, seed: int) -> StreamWorkload:
         case KvStoreSpec():
             return kvstore_workload(generator, seed)
         case SharedSpec():
-            return shared_workload(generator, seed)
+            return shared_workload(generator, seed, granule_bytes)
         case GraphSpec():
             return graph_workload(generator, seed)
         case LlmSpec():

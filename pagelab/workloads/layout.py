@@ -10,6 +10,16 @@ less ASLR's random offset; this is a plausible fixed draw (1 TiB-aligned, so onl
 alignment chosen below decides which page sizes fit)."""
 
 
+def top_entry_bytes(granule_bytes: int) -> int:
+    """What one top-level page-table entry maps in a 48-bit address space with this granule
+    (as ``pagelab.paging.Geometry``, which this package cannot import): 512 GiB with 4 KiB
+    pages, 4 TiB with 64 KiB. It is mshare's unit (``mshare_align``)."""
+    shift = granule_bytes.bit_length() - 1
+    index_bits = shift - 3
+    levels = -(-(48 - shift) // index_bits)
+    return 1 << (shift + (levels - 1) * index_bits)
+
+
 def place_regions(
     sizes_bytes: Sequence[int], align_bytes: int, top_address: int = MMAP_TOP_ADDRESS
 ) -> list[int]:

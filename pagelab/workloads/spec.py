@@ -303,8 +303,9 @@ class SharedSpec(_GeneratorBase):
     ``burst_accesses`` uniformly random accesses in turn (``shared_fraction`` of them to the
     shared region). The object's frames are allocated once (a process that faults on a page
     another made resident takes a minor fault); every process builds its own page tables for
-    it, unless ``policy.mshare`` shares them. The shared region sits alone in a 512 GiB-aligned
-    span, as an mshare region must, with or without mshare.
+    it, unless ``policy.mshare`` shares them. The shared region sits alone in the span one
+    top-level page-table entry maps (512 GiB with 4 KiB pages), as an mshare region must,
+    with or without mshare.
     """
 
     name: Literal["shared"] = "shared"

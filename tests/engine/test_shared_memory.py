@@ -309,3 +309,18 @@ def test_shared_faults_match_the_reference(case: str) -> None:
     assert resident == expected.resident_by_folio
     # The case shared pages: by minor faults, or by mshare'd tables.
     assert expected.faults_minor > 10 or expected.shared_tables > 0
+
+
+def test_the_shared_generator_lays_out_an_mshare_region_for_the_granule() -> None:
+    # A 64 KiB granule's top-level entry maps 4 TiB: the private regions go below that span.
+    spec = _shared_spec(True)
+    spec["machine"] = {"preset": "neoverse-n1"}
+    spec["policy"] |= {"base_page": "64K", "base_page_mode": "native"}
+    summary = pagelab.simulate(pagelab.load_spec(spec)).summary
+    # 8 MiB of 64 KiB pages: one PMD table and one PTE table (512 MiB), shared.
+    assert summary["page_table_shared_bytes"] == 2 * 64 * KIB
+    # A 16 KiB granule's maps 128 TiB, all of user space: no room for a private region.
+    spec["policy"]["base_page"] = "16K"
+    with pytest.raises(SpecError, match="mshare region") as caught:
+        pagelab.simulate(pagelab.load_spec(spec))
+    assert caught.value.field == "policy.mshare"
