@@ -48,6 +48,8 @@ class ReferenceCounts:
     """Accesses that reached memory, per tier holding their page."""
     faults_minor: int = 0
     shared_tables: int = 0
+    resident_by_tier: Counter[int] = field(default_factory=Counter)
+    """Bytes of the folios allocated on each tier."""
 
 
 class ReferenceModel:
@@ -66,8 +68,8 @@ class ReferenceModel:
         on tier 0). ``mshare``: shared objects' tables below the top level are shared."""
         self.weights = weights
         self.mshare = mshare
-        self.object_folios: dict[tuple[str, int], tuple[int, MappingKind]] = {}
-        """(object, 4 KiB page of its index) → (its folio's first index address, kind)."""
+        self.object_folios: dict[tuple[str, int], tuple[int, MappingKind, int]] = {}
+        """(object, 4 KiB page of its index) → (its folio's first index address, kind, tier)."""
         self.attached: dict[tuple[int, int], str] = {}
         """(pid, top-level index) → the object whose mshare host tables it points at."""
         self.object_base = {
@@ -203,6 +205,7 @@ class ReferenceModel:
             self.counts.resident_by_folio[kind.folio_size] = (
                 self.counts.resident_by_folio.get(kind.folio_size, 0) + block
             )
+            self.counts.resident_by_tier[node] += block
             return kind.leaf_level, leaf
         raise AssertionError("no mapping fits")
 
@@ -233,7 +236,7 @@ class ReferenceModel:
 
     def _allocate_shared(
         self, va: int, vma: Vma, base: int, thp_ok: bool
-    ) -> tuple[int, MappingKind]:
+    ) -> tuple[int, MappingKind, int]:
         for kind in self.plan.kinds:
             block = kind.folio_bytes
             block_start = va // block * block
@@ -248,16 +251,25 @@ class ReferenceModel:
                    for page in range(first >> 12, last >> 12)):  # fmt: skip
                 continue
             index_start = block_start - vma.start + base
+            node = self._interleave_node(vma.start, max(block_start, vma.start), block)
             for page in range(first >> 12, last >> 12):
-                self.object_folios[(vma.shared_object, page)] = (index_start, kind)
+                self.object_folios[(vma.shared_object, page)] = (index_start, kind, node)
             self.counts.resident_by_folio[kind.folio_size] = (
                 self.counts.resident_by_folio.get(kind.folio_size, 0) + block
             )
-            return index_start, kind
+            self.counts.resident_by_tier[node] += block
+            return index_start, kind, node
         raise AssertionError("no mapping fits")
 
     def _map_shared(
-        self, owner: int | str, va: int, vma: Vma, base: int, index_start: int, kind: MappingKind
+        self,
+        owner: int | str,
+        va: int,
+        vma: Vma,
+        base: int,
+        index_start: int,
+        kind: MappingKind,
+        node: int,
     ) -> tuple[int, tuple[str, str]]:
         """Linux's ``finish_fault``: a PMD or PUD for a huge folio the VMA holds whole and
         aligned, else PTEs for the whole folio inside the VMA and one PTE table, else for the
@@ -275,7 +287,7 @@ class ReferenceModel:
             if (owner, kind.leaf_level + 1, index) not in self.tables:
                 leaf = (kind.tlb_size, kind.folio_size)
                 self.leaves[(owner, kind.leaf_level, index)] = leaf
-                self.node_of_leaf[(owner, kind.leaf_level, index)] = 0
+                self.node_of_leaf[(owner, kind.leaf_level, index)] = node
                 return kind.leaf_level, leaf
         for level in range(pte_level):
             self._add_table(owner, level + 1, va >> self._shift(level))
@@ -294,7 +306,7 @@ class ReferenceModel:
         leaf = (tlb, kind.folio_size)
         for address in range(first, last, granule):
             self.leaves[(owner, pte_level, address >> self._shift(pte_level))] = leaf
-            self.node_of_leaf[(owner, pte_level, address >> self._shift(pte_level))] = 0
+            self.node_of_leaf[(owner, pte_level, address >> self._shift(pte_level))] = node
         return pte_level, leaf
 
     def _granule_size(self) -> str:

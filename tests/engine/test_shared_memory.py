@@ -10,6 +10,7 @@ import pytest
 
 import pagelab
 from pagelab._kernels import counters as C
+from pagelab._kernels import placement
 from pagelab.errors import SpecError
 from pagelab.machine import resolve_machine
 from pagelab.paging import plan_mappings
@@ -233,10 +234,15 @@ def test_shared_runs_are_deterministic_and_report_both_ways() -> None:
     # 8 MiB shared once + 4 × 1 MiB private, nearly all touched by 200k random accesses.
     assert unshared["resident_bytes"] == shared["resident_bytes"] <= 12 * MIB
     assert unshared["bloat_bytes"] == shared["bloat_bytes"] == 0
+    tier = resolve_machine(MachineSpec()).tiers[0].metric_name
+    assert unshared[f"resident_bytes_{tier}"] == shared[f"resident_bytes_{tier}"]
+    assert shared[f"resident_bytes_{tier}"] == shared["resident_bytes"]
     assert unshared["page_table_shared_bytes"] == 0
     # mshare: the shared 8 MiB needs 1 PUD + 1 PMD + 4 PTE tables once, not per process.
     assert shared["page_table_shared_bytes"] == 6 * TABLE
     assert unshared["page_table_bytes"] - shared["page_table_bytes"] == (4 * 6 - 6) * TABLE
+    # The node's used bytes differ by those table pages only: the frames are the same.
+    assert unshared[f"used_bytes_{tier}"] - shared[f"used_bytes_{tier}"] == (4 * 6 - 6) * TABLE
     assert shared["faults"] < unshared["faults"]
     assert unshared["faults_minor"] > 0 and shared["faults_minor"] == 3
 
@@ -266,9 +272,22 @@ def _reference_vmas(mshare: bool) -> list[Vma]:
     return vmas
 
 
-@pytest.mark.parametrize("case", sorted(REFERENCE_CASES))
-def test_shared_faults_match_the_reference(case: str) -> None:
+TWO_TIERS = [
+    {"name": "fast", "idle_latency_ns": 100.0, "bandwidth_gbps": 100.0},
+    {"name": "slow", "idle_latency_ns": 300.0, "bandwidth_gbps": 30.0},
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "interleave"),
+    [(case, False) for case in sorted(REFERENCE_CASES)]
+    # Weighted interleave 2:1 over two tiers; mshare runs have one tier.
+    + [(case, True) for case in sorted(REFERENCE_CASES) if "mshare" not in case],
+)
+def test_shared_faults_match_the_reference(case: str, interleave: bool) -> None:
     machine_fields, policy_fields = REFERENCE_CASES[case]
+    if interleave:
+        machine_fields = {**machine_fields, "tiers": TWO_TIERS}
     machine = resolve_machine(MachineSpec.model_validate(machine_fields))
     policy = PolicySpec.model_validate(policy_fields)
     vmas = _reference_vmas(policy.mshare)
@@ -285,9 +304,14 @@ def test_shared_faults_match_the_reference(case: str) -> None:
     )
     chunk = AccessChunk(address.astype(np.uint64), np.zeros(count, np.uint8), pid.astype(np.uint16))
     translator = Translator(machine, plan_mappings(policy, machine), vmas, policy)
+    weights = [2, 1] if interleave else None
+    if weights is not None:
+        translator.placement = placement.interleave(weights)
     for start in range(0, count, 997):
         translator.run(chunk, start, min(count, start + 997))
-    reference = ReferenceModel(machine, translator.plan, vmas, policy.thp, mshare=policy.mshare)
+    reference = ReferenceModel(
+        machine, translator.plan, vmas, policy.thp, weights=weights, mshare=policy.mshare
+    )
     for va, p in zip(address.tolist(), pid.tolist(), strict=True):
         reference.access(va, 0, p)
 
@@ -307,6 +331,10 @@ def test_shared_faults_match_the_reference(case: str) -> None:
         if counts[C.RESIDENT_BYTES + index]
     }
     assert resident == expected.resident_by_folio
+    served = counts[C.TIER_MEMORY_ACCESSES : C.TIER_MEMORY_ACCESSES + len(machine.tiers)]
+    assert list(served) == [expected.tier_memory_accesses[n] for n in range(len(machine.tiers))]
+    held = counts[C.TIER_RESIDENT_BYTES : C.TIER_RESIDENT_BYTES + len(machine.tiers)]
+    assert list(held) == [expected.resident_by_tier[n] for n in range(len(machine.tiers))]
     # The case shared pages: by minor faults, or by mshare'd tables.
     assert expected.faults_minor > 10 or expected.shared_tables > 0
 
