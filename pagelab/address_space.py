@@ -189,10 +189,11 @@ def map_vmas(policy: PolicySpec, plan: MappingPlan, vmas: list[Vma]) -> list[Map
 
 
 def shared_objects(
-    vmas: list[MappedVma], policy: PolicySpec, top_entry_bytes: int, tiers: int
-) -> dict[str, tuple[int, int]]:
+    vmas: list[MappedVma], policy: PolicySpec, top_entry_bytes: int
+) -> dict[str, tuple[int, int, tuple[int, ...]]]:
     """Each shared object the VMAs map, by name (sorted): (the start of its first mapper
-    by pid, its size: the largest of its VMAs, each mapping it from offset 0).
+    by pid, its size: the largest of its VMAs, each mapping it from offset 0; the pids that
+    map it).
 
     With ``policy.mshare`` an object is an mshare region: its processes share every table
     below the top level, so the ``top_entry_bytes`` spans (512 GiB on x86-64) it covers must
@@ -210,21 +211,16 @@ def shared_objects(
     if len(by_name) > shared.MAX_OBJECTS:
         raise SpecError(f"{len(by_name)} shared objects; at most {shared.MAX_OBJECTS}")
     objects = {
-        name: (min(mappers, key=lambda v: v.pid).start, max(v.end - v.start for v in mappers))
+        name: (
+            min(mappers, key=lambda v: v.pid).start,
+            max(v.end - v.start for v in mappers),
+            tuple(sorted({v.pid for v in mappers})),
+        )
         for name, mappers in sorted(by_name.items())
     }
     if policy.mshare and objects:
-        check_mshare_tiers(policy, tiers)
         _check_mshare_regions(vmas, by_name, top_entry_bytes)
     return objects
-
-
-def check_mshare_tiers(policy: PolicySpec, tiers: int) -> None:
-    """mshare runs on one tier: a page one process's fault maps is reached by the others
-    without a fault, which is where the tier of a page would reach their region rows."""
-    if policy.mshare and tiers > 1:
-        raise SpecError(f"mshare is modelled on one memory tier; the machine has {tiers}",
-                        field="policy.mshare")  # fmt: skip
 
 
 def _check_mshare_regions(

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from pagelab._kernels import counters as C
-from pagelab.address_space import check_mshare_tiers, infer_vmas
+from pagelab.address_space import infer_vmas
 from pagelab.costs import CostModel, StretchCosts
 from pagelab.errors import Cancelled, SpecError
 from pagelab.heatmap import HeatmapBuilder
@@ -94,7 +94,6 @@ def check_spec(spec: Spec) -> tuple[Machine, MappingPlan]:
             "tiers; give one per tier",
             field="policy.tiering.weights",
         )
-    check_mshare_tiers(spec.policy, len(machine.tiers))
     return machine, plan
 
 

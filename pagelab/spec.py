@@ -361,8 +361,8 @@ class PolicySpec(_Frozen):
     down on x86-64) are shared, so one process's fault maps the page for all and those tables
     are counted once (``page_table_shared_bytes``). A region covers the aligned spans its
     object lies in, one top-level entry each (512 GiB on x86-64), which must hold no other
-    VMA of its processes; every process maps it alike; runs with mshare have one memory
-    tier.
+    VMA of its processes, and every process maps it alike. Tier migration leaves shared
+    pages where they are.
     """
 
     base_page: Literal["4K", "16K", "64K"] = "4K"

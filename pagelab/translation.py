@@ -173,7 +173,7 @@ class Translator:
         self.level_tables = np.zeros(geometry.levels, dtype=np.int64)
 
         mapped = map_vmas(policy, plan, vmas)
-        objects = shared_objects(mapped, policy, 1 << int(self.level_shift[0]), len(machine.tiers))
+        objects = shared_objects(mapped, policy, 1 << int(self.level_shift[0]))
         self.vmas, self.pid_vmas = self._vma_tables(mapped, list(objects))
         granule_size = next(s for s in PAGE_SIZES if page_size_bytes(s) == geometry.granule_bytes)
         self.shared = shared.pack(list(objects.values()), mshare=policy.mshare,

@@ -558,6 +558,11 @@ def simulate_accesses(
                     if track_tiers:
                         _new_row_tiers(upper, ptes, roots, pid, va, level_shift, fanout_bits,
                                        row_tiers, last_row)  # fmt: skip
+                        if has_shared:
+                            S.new_row_tiers(
+                                upper, roots, vmas, pid_vmas, shared, pid, va, level_shift,
+                                fanout_bits, row_tiers, last_row,
+                            )  # fmt: skip
                 last_region = key
             now += 1
 
@@ -607,6 +612,11 @@ def simulate_accesses(
                     if entry <= 0:
                         status = C.NO_MAPPING if entry == 0 else C.OUT_OF_MEMORY
                         break
+                    if has_shared and track_tiers:
+                        S.spread_tiers(
+                            upper, roots, vmas, shared, hash_keys, hash_rows, row_tiers, vma,
+                            va, level_shift, fanout_bits, kinds,
+                        )  # fmt: skip
                 counts[C.WALKS] += 1
                 counts[C.WALK_REFERENCES] += _walk_cost(
                     words, stamps, rows, walk_row0, now, leaf_level, va, pid

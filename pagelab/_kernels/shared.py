@@ -16,6 +16,10 @@ entry points at the host's table one level down (sharing at the PUD level on x86
 PTE that one process's fault installs serves them all. The host's own top table is walked
 by no process: it is neither counted nor given a frame.
 
+A process's region rows keep the tier of each page it reaches: its faults set them, and so,
+for pages other processes' faults made resident, do ``new_row_tiers`` (a new row) and, with
+mshare, ``spread_tiers`` (every attached process's rows, at each fault).
+
 ``fault`` is ``access._fault`` for a VMA of a shared object. ``shared`` is one flat int64
 array: a header, a row per object, then each object's bitmap of the 4 KiB pages (by offset)
 any process touched, so that a page is touched once however many processes touch it.
@@ -43,7 +47,9 @@ GRANULE_TLB = 2  # TLB size id of one granule PTE (a folio mapped page by page)
 HEADER_WIDTH = 3
 OBJ_BASE = 0  # per object: address in its index of offset 0
 OBJ_TOUCHED = 1  # where in ``shared`` its touched bitmap starts
-OBJ_WIDTH = 2
+OBJ_PIDS = 2  # where in ``shared`` the list of the pids mapping it starts
+OBJ_PID_COUNT = 3
+OBJ_WIDTH = 4
 FIRST_OWNER = 1 << 16
 """Workload pids are uint16: page-table roots from here on belong to shared objects."""
 MAX_OBJECTS = 1024
@@ -51,17 +57,19 @@ ROOTS = FIRST_OWNER + 2 * MAX_OBJECTS
 """Page-table roots a run keeps: every pid, then each object's index and mshare host."""
 
 
-def pack(objects: list[tuple[int, int]], *, mshare: bool, granule_tlb: int) -> I64:
-    """The ``shared`` array for objects given as (base address, size in bytes)."""
+def pack(objects: list[tuple[int, int, tuple[int, ...]]], *, mshare: bool, granule_tlb: int) -> I64:
+    """The ``shared`` array for objects given as (base address, size in bytes, the pids
+    mapping it)."""
     header = [len(objects), int(mshare), granule_tlb]
     rows: list[int] = []
-    bitmap_at = HEADER_WIDTH + OBJ_WIDTH * len(objects)
-    for base, size_bytes in objects:
-        rows += [base, bitmap_at]
-        bitmap_at += -(-size_bytes // (64 << 12))
-    table = np.zeros(bitmap_at, dtype=np.int64)
-    table[: HEADER_WIDTH + len(rows)] = header + rows
-    return table
+    tail: list[int] = []
+    at = HEADER_WIDTH + OBJ_WIDTH * len(objects)
+    for base, size_bytes, pids in objects:
+        words = -(-size_bytes // (64 << 12))
+        rows += [base, at, at + words, len(pids)]
+        tail += [0] * words + list(pids)
+        at += words + len(pids)
+    return np.array(header + rows + tail, dtype=np.int64)
 
 
 @inline_kernel
@@ -447,3 +455,85 @@ def touches_new_page(shared: I64, vmas: I64, pid_vmas: I64, pid: int, va: int) -
         return True
     offset = va - vmas[vma * A.VMA_WIDTH + A.VMA_START]
     return _mark_touched(shared, vmas[vma * A.VMA_WIDTH + A.VMA_OBJECT], offset)
+
+
+@kernel
+def new_row_tiers(
+    upper: I64,
+    roots: I64,
+    vmas: I64,
+    pid_vmas: I64,
+    shared: I64,
+    pid: int,
+    va: int,
+    level_shift: I64,
+    fanout_bits: int,
+    row_tiers: I64,
+    row: int,
+) -> None:
+    """A new region row of ``pid`` in a shared object's VMA takes the tiers of the object's
+    folios there: with mshare, pages other processes' faults mapped are reached without a
+    fault of this process's own (and without mshare the tiers are the ones its faults will
+    find)."""
+    vma = A._find_vma(vmas, pid_vmas, pid, va)
+    if vma < 0 or vmas[vma * A.VMA_WIDTH + A.VMA_OBJECT] < 0:
+        return
+    obj = vmas[vma * A.VMA_WIDTH + A.VMA_OBJECT]
+    vma_start = vmas[vma * A.VMA_WIDTH + A.VMA_START]
+    vma_end = vmas[vma * A.VMA_WIDTH + A.VMA_END]
+    base = base_of(shared, obj)
+    region = va & ~((1 << regions.REGION_SHIFT) - 1)
+    for page in range(512):
+        address = region + (page << 12)
+        if address < vma_start or address >= vma_end:
+            continue
+        _, entry = lookup(upper, roots, index_owner(obj), address - vma_start + base,
+                          level_shift, fanout_bits)  # fmt: skip
+        if entry & 3 == pagetable.LEAF:
+            regions.set_tiers(row_tiers, row, page, page + 1, pagetable.tier_of_leaf(entry))
+
+
+@kernel
+def spread_tiers(
+    upper: I64,
+    roots: I64,
+    vmas: I64,
+    shared: I64,
+    hash_keys: I64,
+    hash_rows: I64,
+    row_tiers: I64,
+    vma: int,
+    va: int,
+    level_shift: I64,
+    fanout_bits: int,
+    kinds: I64,
+) -> None:
+    """After a fault at ``va`` in an mshare region: the folio it mapped for every attached
+    process takes its tier in each of their region rows that exists (rows made later take it
+    in ``new_row_tiers``). Every process maps an mshare region alike, at the same address."""
+    obj = vmas[vma * A.VMA_WIDTH + A.VMA_OBJECT]
+    if obj < 0 or shared[MSHARE] == 0:
+        return
+    vma_start = vmas[vma * A.VMA_WIDTH + A.VMA_START]
+    vma_end = vmas[vma * A.VMA_WIDTH + A.VMA_END]
+    base = base_of(shared, obj)
+    level, entry = lookup(upper, roots, index_owner(obj), va - vma_start + base, level_shift,
+                          fanout_bits)  # fmt: skip
+    if entry & 3 != pagetable.LEAF:
+        return
+    folio_bytes = 1 << kinds[_kind_of(kinds, pagetable.folio_size_of(entry), level)
+                             + A.KIND_BLOCK_SHIFT]  # fmt: skip
+    folio_start = ((va - vma_start + base) & ~(folio_bytes - 1)) - base + vma_start
+    start = max(folio_start, vma_start)
+    end = min(folio_start + folio_bytes, vma_end)
+    region_bytes = 1 << regions.REGION_SHIFT
+    row_of = HEADER_WIDTH + obj * OBJ_WIDTH
+    for index in range(shared[row_of + OBJ_PID_COUNT]):
+        pid = shared[shared[row_of + OBJ_PIDS] + index]
+        for region in range(start & ~(region_bytes - 1), end, region_bytes):
+            row = regions.find_row(hash_keys, hash_rows, regions.region_key(pid, region))
+            if row >= 0:
+                first_page = (max(start, region) - region) >> 12
+                end_page = (min(end, region + region_bytes) - region) >> 12
+                regions.set_tiers(row_tiers, row, first_page, end_page,
+                                  pagetable.tier_of_leaf(entry))  # fmt: skip

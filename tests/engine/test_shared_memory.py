@@ -184,30 +184,13 @@ def test_migration_leaves_shared_pages_in_place_and_counts_the_refusal() -> None
     assert set(tiers.tiers_of(pages).tolist()) == {0}
 
 
-def test_mshare_refuses_a_region_shared_with_other_vmas_and_several_tiers() -> None:
+def test_mshare_refuses_a_region_shared_with_other_vmas() -> None:
     private = Vma(0, START + GIB, MIB, backing="anon")  # in the region's 512 GiB span
     with pytest.raises(SpecError) as caught:
         _translator({"mshare": True}, [*_shared(range(2), MIB), private])
     assert caught.value.field == "policy.mshare"
     assert "mshare region" in caught.value.message
     _translator({"mshare": False}, [*_shared(range(2), MIB), private])  # fine unshared
-    two_tiers = {
-        "tiers": [
-            {"name": "a", "preset": "ddr4_local", "capacity_bytes": "1G"},
-            {"name": "b", "preset": "cxl_expander", "capacity_bytes": "1G"},
-        ]
-    }
-    with pytest.raises(SpecError, match="one memory tier") as caught:
-        pagelab.simulate(
-            pagelab.load_spec(
-                {
-                    "workload": {"generator": {"name": "shared", "accesses": 1000}},
-                    "machine": two_tiers,
-                    "policy": {"mshare": True},
-                }
-            )
-        )
-    assert caught.value.field == "policy.mshare"
 
 
 def _shared_spec(mshare: bool) -> dict[str, Any]:
@@ -280,9 +263,8 @@ TWO_TIERS = [
 
 @pytest.mark.parametrize(
     ("case", "interleave"),
-    [(case, False) for case in sorted(REFERENCE_CASES)]
-    # Weighted interleave 2:1 over two tiers; mshare runs have one tier.
-    + [(case, True) for case in sorted(REFERENCE_CASES) if "mshare" not in case],
+    # One tier, and weighted interleave 2:1 over two.
+    [(case, interleave) for case in sorted(REFERENCE_CASES) for interleave in (False, True)],
 )
 def test_shared_faults_match_the_reference(case: str, interleave: bool) -> None:
     machine_fields, policy_fields = REFERENCE_CASES[case]
