@@ -28,7 +28,8 @@ _HELP = {
     "migration_no_room": "Migrations that failed because the destination tier was full.",
     "thp_1g_migrations_refused": "1 GiB pages a policy wanted to move; they are not migrated.",
     "shared_migrations_refused": (
-        "Pages of shared memory a policy wanted to move; they stay where they are."
+        "Shared-memory pages a policy asked to move, each time it asked (per process "
+        "mapping them); they stay where they are."
     ),
     "faults": "Page faults taken, one per mapping created (minor faults included).",
     "faults_minor": (
