@@ -39,6 +39,21 @@ _HELP = {
         "Page tables deposited with huge pages, at the end: kept so that a split needs no "
         "allocation (for a 1 GiB THP, a PMD table and 512 PTE tables, about 2 MiB)."
     ),
+    "shared_migrations_refused": (
+        "Shared-memory pages a policy asked to move, each time it asked (per process "
+        "mapping them); they stay where they are."
+    ),
+    "faults": "Page faults taken, one per mapping created (minor faults included).",
+    "faults_minor": (
+        "Faults that mapped a shared page already resident: entry cost only, nothing cleared."
+    ),
+    "page_table_bytes": (
+        "Page-table memory of every process, deposits included; mshare'd tables counted once."
+    ),
+    "page_table_shared_bytes": (
+        "Page tables shared by every process attached to an mshare region, counted once."
+    ),
+    "resident_bytes": "Memory the workload holds; a shared object's frames counted once.",
     "hint_faults": "NUMA hint faults: first accesses to pages a policy made inaccessible.",
     "tpp_hot_threshold_ms": (
         "TPP's promotion threshold: a page whose hint fault came this soon after its scan is hot."

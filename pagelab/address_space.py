@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pagelab._kernels import extents
+from pagelab._kernels import extents, shared
+from pagelab.errors import SpecError
 from pagelab.paging import MappingPlan
 from pagelab.spec import PolicySpec, Thp1gMinVma
 from pagelab.units import PAGE_SIZES
@@ -93,6 +94,7 @@ class MappedVma:
     thp_size_ids: tuple[int, ...]
     may_collapse: bool = False
     """Anonymous and without MADV_NOHUGEPAGE: what MADV_COLLAPSE (access-aware THP) takes."""
+    shared_object: str = ""
 
 
 def granule_vmas(vmas: list[Vma], granule_bytes: int) -> list[Vma]:
@@ -107,9 +109,10 @@ def granule_vmas(vmas: list[Vma], granule_bytes: int) -> list[Vma]:
         if last is not None and last.pid == vma.pid and start < last.end:
             end = max(end, last.end)
             merged[-1] = Vma(last.pid, last.start, end - last.start, last.backing,
-                             last.thp_advice, last.name)  # fmt: skip
+                             last.thp_advice, last.name, last.shared_object)  # fmt: skip
             continue
-        merged.append(Vma(vma.pid, start, end - start, vma.backing, vma.thp_advice, vma.name))
+        merged.append(Vma(vma.pid, start, end - start, vma.backing, vma.thp_advice, vma.name,
+                          vma.shared_object))  # fmt: skip
     return merged
 
 
@@ -183,6 +186,66 @@ def map_vmas(policy: PolicySpec, plan: MappingPlan, vmas: list[Vma]) -> list[Map
                 wakes_kcompactd=wakes,
                 thp_size_ids=thp_size_ids(policy, plan, vma),
                 may_collapse=vma.backing == "anon" and vma.thp_advice != "nohugepage",
+                shared_object=vma.shared_object,
             )
         )
     return mapped
+
+
+def shared_objects(
+    vmas: list[MappedVma], policy: PolicySpec, top_entry_bytes: int
+) -> dict[str, tuple[int, int, tuple[int, ...]]]:
+    """Each shared object the VMAs map, by name (sorted): (the start of its first mapper
+    by pid, its size: the largest of its VMAs, each mapping it from offset 0; the pids that
+    map it).
+
+    With ``policy.mshare`` an object is an mshare region: its processes share every table
+    below the top level, so the ``top_entry_bytes`` spans (512 GiB on x86-64) it covers must
+    hold nothing else of theirs, and every process must map it at the same start and size
+    (one set of tables serves them all). A smaller object sits in its region at the address
+    it was given; the rest of the region is empty.
+    """
+    by_name: dict[str, list[MappedVma]] = {}
+    for vma in vmas:
+        if vma.shared_object:
+            if vma.anonymous:
+                raise SpecError(f"shared object {vma.shared_object!r} is mapped by an "
+                                "anonymous VMA; only shmem and file VMAs are shared")  # fmt: skip
+            by_name.setdefault(vma.shared_object, []).append(vma)
+    if len(by_name) > shared.MAX_OBJECTS:
+        raise SpecError(f"{len(by_name)} shared objects; at most {shared.MAX_OBJECTS}")
+    objects = {
+        name: (
+            min(mappers, key=lambda v: v.pid).start,
+            max(v.end - v.start for v in mappers),
+            tuple(sorted({v.pid for v in mappers})),
+        )
+        for name, mappers in sorted(by_name.items())
+    }
+    if policy.mshare and objects:
+        _check_mshare_regions(vmas, by_name, top_entry_bytes)
+    return objects
+
+
+def _check_mshare_regions(
+    vmas: list[MappedVma], by_name: dict[str, list[MappedVma]], top_entry_bytes: int
+) -> None:
+    span_owner: dict[tuple[int, int], str] = {}
+    for name, mappers in by_name.items():
+        if len({(v.start, v.end) for v in mappers}) > 1:
+            raise SpecError(f"shared object {name!r} is mapped at different addresses or sizes; "
+                            "mshare needs one region every process maps alike",
+                            field="policy.mshare")  # fmt: skip
+        for vma in mappers:
+            for span in range(vma.start // top_entry_bytes, (vma.end - 1) // top_entry_bytes + 1):
+                span_owner[(vma.pid, span)] = name
+    for vma in vmas:
+        for span in range(vma.start // top_entry_bytes, (vma.end - 1) // top_entry_bytes + 1):
+            owner = span_owner.get((vma.pid, span))
+            if owner is not None and owner != vma.shared_object:
+                raise SpecError(
+                    f"VMA {vma.start:#x}-{vma.end:#x} of pid {vma.pid} lies in the "
+                    f"{top_entry_bytes >> 30} GiB-aligned mshare region of {owner!r}, whose "
+                    "page tables below the top level are shared; keep other VMAs out of it",
+                    field="policy.mshare",
+                )

@@ -4,7 +4,9 @@
 - Translation: each miss at TLB level n costs level n+1's ``hit_cycles``; each table entry a
   walk fetches costs ``memory_reference_cycles``.
 - Faults: ``entry_ns`` each (NUMA hint faults too) plus clearing the folio at its size's
-  rate; direct compaction and the 1 GiB range search stall the faulting process; so do
+  rate for a fault that allocates one (a minor fault, mapping a shared page already
+  resident, pays ``entry_ns`` only: ``FAULTS_BY_SIZE`` counts allocating faults); direct
+  compaction and the 1 GiB range search stall the faulting process; so do
   migrations a policy makes in the faulting task (a hint fault's promotion).
 - Memory: each access that reaches memory (every access without an LLC filter) costs its
   tier's latency, divided by ``memory_parallelism``. A tier's latency rises with the

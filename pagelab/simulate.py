@@ -373,6 +373,7 @@ class _SeriesRecorder:
             "bloat_bytes": resident - touched,
             "huge_page_ratio": huge_page_ratio(counts),
             "page_table_bytes": tables * granule,
+            "page_table_shared_bytes": int(counts[C.SHARED_TABLES]) * granule,
         }
         for size_id in self.folio_sizes:
             name = PAGE_SIZES[size_id].lower()
@@ -402,6 +403,7 @@ class _SeriesRecorder:
             memory_accesses=int(counts[C.MEMORY_ACCESSES]),
             hint_faults=int(counts[C.HINT_FAULTS]),
             thp_splits=int(counts[C.THP_SPLITS]),
+            faults_minor=int(counts[C.FAULTS_MINOR]),
         )
         for node, name in enumerate(self.tier_names):
             events[f"memory_accesses_{name}"] = int(counts[C.TIER_MEMORY_ACCESSES + node])
@@ -438,6 +440,7 @@ class _SeriesRecorder:
             "migration_no_room": totals.no_room,
             "thp_1g_migrations_refused": totals.refused_1g,
             "thp_1g_migrations_split": totals.split_1g,
+            "shared_migrations_refused": totals.refused_shared,
             "tlb_shootdowns": int(counts[C.TLB_SHOOTDOWNS]),
         }
         for node, name in enumerate(self.tier_names):

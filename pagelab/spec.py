@@ -365,6 +365,16 @@ class PolicySpec(_Frozen):
     PTEs at once, 262,144 of them for 1 GiB) or ``pmd_first`` (the floated alternative: 512
     PMD mappings, then only the 2 MiB ranges the event cuts go to PTEs). A split takes its
     page tables from the THP's deposit when it made one, else allocates them.
+
+    Shared memory: a shmem or file object several processes map has its frames allocated and
+    counted once; each process faults its own mapping of it (a fault that finds the page
+    resident is minor) into its own page tables. ``mshare`` (the in-flight mshare patches)
+    makes every shared object an mshare region: the tables below the top level (from the PUD
+    down on x86-64) are shared, so one process's fault maps the page for all and those tables
+    are counted once (``page_table_shared_bytes``). A region covers the aligned spans its
+    object lies in, one top-level entry each (512 GiB on x86-64), which must hold no other
+    VMA of its processes, and every process maps it alike. Tier migration leaves shared
+    pages where they are.
     """
 
     base_page: Literal["4K", "16K", "64K"] = "4K"
@@ -389,6 +399,7 @@ class PolicySpec(_Frozen):
     migration_cost: MigrationCostSpec = MigrationCostSpec()
     thp_1g_migration: Literal["block", "split"] = "block"
     thp_split: Literal["full", "pmd_first"] = "full"
+    mshare: bool = False
     thp_access_aware: AccessAwareThpSpec = Field(
         default=AccessAwareThpSpec(),
         description="Parameters of thp: access_aware (variant, thresholds, goal).",

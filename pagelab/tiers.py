@@ -33,6 +33,7 @@ class MigrationTotals:
     no_room: int = 0
     refused_1g: int = 0
     split_1g: int = 0
+    refused_shared: int = 0  # pages of shared objects, which stay where they are
     ns: float = 0.0  # time the moves took
     stall_ns: float = 0.0  # of that, moves the application waited for (a hint fault's)
 
@@ -233,7 +234,7 @@ class Tiers:
             t.plan.geometry.granule_shift, t.upper, t.ptes, t.roots, t.level_shift,
             t.plan.geometry.fanout_bits, t.row_keys, t.row_tiers, t.hash_keys, t.hash_rows,
             *self.memory.arrays, t.counts, out, self.split_1g, t.shape, t.state[0:2],
-            t.level_tables,
+            t.level_tables, t.vmas, t.pid_vmas,
         )  # fmt: skip
         totals = self.totals
         totals.promoted_bytes += int(out[migration.OUT_PROMOTED_BYTES])
@@ -241,6 +242,7 @@ class Tiers:
         totals.no_room += int(out[migration.OUT_NO_ROOM])
         totals.refused_1g += int(out[migration.OUT_REFUSED_1G])
         totals.split_1g += int(out[migration.OUT_SPLIT_1G])
+        totals.refused_shared += int(out[migration.OUT_REFUSED_SHARED])
         folios = int(out[migration.OUT_FOLIOS])
         moved = int(out[migration.OUT_BYTES])
         if folios:

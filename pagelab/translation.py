@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from pagelab._kernels import access, lru, pagetable, placement, regions, remap
+from pagelab._kernels import access, lru, pagetable, placement, regions, remap, shared
 from pagelab._kernels import counters as C
-from pagelab.address_space import MappedVma, map_vmas
+from pagelab.address_space import MappedVma, map_vmas, shared_objects
 from pagelab.errors import PagelabError
 from pagelab.machine import Machine
 from pagelab.memory import PhysicalMemory
@@ -169,10 +169,16 @@ class Translator:
 
         self.upper = np.zeros(MAX_UPPER_TABLE_BYTES // 8, dtype=np.int64)
         self.ptes = np.zeros(MAX_PTE_TABLE_BYTES, dtype=np.uint8)
-        self.roots = np.full(MAX_PIDS, -1, dtype=np.int64)
+        self.roots = np.full(shared.ROOTS, -1, dtype=np.int64)
         self.level_tables = np.zeros(geometry.levels, dtype=np.int64)
 
-        self.set_vmas(map_vmas(policy, plan, vmas))
+        mapped = map_vmas(policy, plan, vmas)
+        objects = shared_objects(mapped, policy, 1 << int(self.level_shift[0]))
+        self.object_names = list(objects)
+        self.set_vmas(mapped)
+        granule_size = next(s for s in PAGE_SIZES if page_size_bytes(s) == geometry.granule_bytes)
+        self.shared = shared.pack(list(objects.values()), mshare=policy.mshare,
+                                  granule_tlb=PAGE_SIZES.index(granule_size))  # fmt: skip
         kinds = plan.kinds
         columns = np.zeros((len(kinds), access.KIND_WIDTH), dtype=np.int64)
         for row, k in zip(columns, kinds, strict=True):
@@ -235,11 +241,13 @@ class Translator:
     def set_vmas(self, vmas: list[MappedVma]) -> None:
         """Make ``vmas`` (sorted by pid, then start) the address space the kernel maps."""
         self.mapped_vmas = vmas
-        self.vmas, self.pid_vmas = self._vma_tables(vmas)
+        self.vmas, self.pid_vmas = self._vma_tables(vmas, self.object_names)
 
-    def _vma_tables(self, vmas: list[MappedVma]) -> tuple[I64, I64]:
-        """The kernel's flat VMA table (rows sorted by pid, then start) and per-pid ranges."""
+    def _vma_tables(self, vmas: list[MappedVma], objects: list[str]) -> tuple[I64, I64]:
+        """The kernel's flat VMA table (rows sorted by pid, then start) and per-pid ranges;
+        ``objects`` names the shared objects in the order of their ids."""
         pid_table = np.zeros((MAX_PIDS, access.PID_WIDTH), dtype=np.int64)
+        ids = {name: index for index, name in enumerate(objects)}
         table = np.zeros((len(vmas), access.VMA_WIDTH), dtype=np.int64)
         for row, vma in zip(table, vmas, strict=True):
             row[access.VMA_START] = vma.start
@@ -251,6 +259,7 @@ class Translator:
                 | (access.VMA_WAKE_KCOMPACTD if vma.wakes_kcompactd else 0)
                 | (access.VMA_MAY_COLLAPSE if vma.may_collapse else 0)
             )
+            row[access.VMA_OBJECT] = ids[vma.shared_object] if vma.shared_object else -1
         for index in range(len(vmas) - 1, -1, -1):
             pid_table[vmas[index].pid, access.PID_FIRST_VMA] = index
             pid_table[vmas[index].pid, access.PID_VMA_COUNT] += 1
@@ -282,7 +291,7 @@ class Translator:
                 self.llc_base, self.llc_sets, self.llc_ways, self.line_shift,
                 *self.memory.arrays, self.moves,
                 self.placement, self.row_tiers, self.row_young, self.row_hint, self.hints,
-                self.tracking,
+                self.tracking, self.shared,
             )  # fmt: skip
             self._count_kinds(chunk, simulated_from, position)
             if not self.tracking & access.TRACK_TIERS:

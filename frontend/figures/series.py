@@ -75,7 +75,7 @@ _KNOWN_PANELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("tlb", "TLB misses", (r"tlb_\w+_misses",)),
     ("walks", "Page walks", ("walks", "walk_references")),
     ("walk-cycles", "Page-walk cycles", ("walk_cycles",)),
-    ("faults", "Page faults", ("faults",)),
+    ("faults", "Page faults", ("faults", "faults_minor")),
     ("memory", "Resident memory and bloat", ("resident_bytes", "bloat_bytes", "touched_bytes")),
     ("page-tables", "Page-table memory", ("page_table_bytes", r"page_table_\w*bytes(_\w+)?")),
     # PTEs lead: where split strategies differ most (262,144 after a full 1 GiB split).
@@ -108,6 +108,7 @@ _KNOWN_PANELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "hint_faults",
             "migration_no_room",
             "thp_1g_migrations_refused",
+            "shared_migrations_refused",
         ),
     ),
     ("migration-time", "Migration time", ("migration_ns",)),

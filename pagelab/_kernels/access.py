@@ -10,6 +10,7 @@ import numpy.typing as npt
 from pagelab._kernels import counters as C
 from pagelab._kernels import lru, pagetable, regions
 from pagelab._kernels import placement as P
+from pagelab._kernels import shared as S
 from pagelab._kernels.config import at, inline_kernel, kernel
 from pagelab.memory import _buddy, _migrate
 from pagelab.memory.layout import (
@@ -47,7 +48,8 @@ VMA_START = 0
 VMA_END = 1
 VMA_THP_SIZES = 2  # bit n set: a THP of folio size id n may map this VMA
 VMA_FLAGS = 3
-VMA_WIDTH = 4
+VMA_OBJECT = 4  # the shared object this VMA maps (``_kernels.shared``), or -1
+VMA_WIDTH = 5
 VMA_ANONYMOUS = 1  # VMA_FLAGS bits: anonymous memory (its THPs deposit tables)
 VMA_DIRECT_COMPACT = 2  # a failed THP allocation may compact (and search other nodes)
 VMA_WAKE_KCOMPACTD = 4  # a failed THP allocation wakes kcompactd
@@ -279,6 +281,7 @@ def _fault(
     placement: I64,
     row_tiers: I64,
     row: int,
+    shared: I64,
 ) -> tuple[int, int]:
     """Map ``va`` with the largest mapping kind that fits; returns (leaf level, leaf entry).
 
@@ -291,7 +294,14 @@ def _fault(
     tier is recorded in region row ``row`` (the region of ``va``) and, for an upper-level
     leaf, in the leaf. New page-table pages and deposits take unmovable pages, on the first
     node with room. Returns (0, 0) when nothing fits and (0, -1) when memory is exhausted.
+    A VMA of a shared object faults through ``shared.fault``.
     """
+    if vmas[vma * VMA_WIDTH + VMA_OBJECT] >= 0:
+        return S.fault(
+            va, pid, vma, counts, used, upper, ptes, roots, level_tables, level_shift,
+            fanout_bits, vmas, kinds, frame_bits, pageblocks, free_index, nodes, moves,
+            placement, row_tiers, row, shared,
+        )  # fmt: skip
     fanout_mask = (1 << fanout_bits) - 1
     vma_row = vma * VMA_WIDTH
     vma_start = vmas[vma_row + VMA_START]
@@ -512,6 +522,7 @@ def simulate_accesses(
     row_hint: I64,
     hints: I64,
     tracking: int,
+    shared: I64,
 ) -> tuple[int, int]:
     """Simulate accesses ``start`` to ``end``; returns (next index, status).
 
@@ -528,7 +539,8 @@ def simulate_accesses(
     the translation, as hardware sets it) and whether its PTE is made inaccessible
     (``row_hint``): the walk that finds it takes a NUMA hint fault, recorded in ``hints`` as
     (row, page) pairs. Every access that reaches memory is counted against its page's tier.
-    ``tracking`` (``TRACK_*`` bits) says which of these the run needs.
+    ``tracking`` (``TRACK_*`` bits) says which of these the run needs. ``shared`` describes
+    the run's shared objects (``_kernels.shared``).
 
     A status other than DONE stops at an access that needs Python: more table or region room
     (call again after growing: the access runs again, its TLB misses undone and its region
@@ -543,7 +555,8 @@ def simulate_accesses(
     # Hot state lives in locals (registers) and is written back once, at the end.
     rows_used = state[C.STATE_ROWS_USED]
     row_limit = min(state[C.STATE_ROWS_CAP], hash_limit) - 1
-    upper_limit = state[C.STATE_UPPER_CAP] - tables_per_fault
+    # A shared object's fault may also make its index's tables and an mshare host's root.
+    upper_limit = state[C.STATE_UPPER_CAP] - 2 * tables_per_fault - 1
     ptes_limit = state[C.STATE_PTES_CAP] - 1
     last_region = state[C.STATE_LAST_REGION]
     last_row = state[C.STATE_LAST_ROW]
@@ -555,6 +568,7 @@ def simulate_accesses(
     hint_room = hints.shape[0] >> 1
     track_tiers = tracking & TRACK_TIERS != 0
     track_walks = tracking & (TRACK_YOUNG | TRACK_HINTS) != 0
+    has_shared = shared[S.OBJECTS] > 0
     # Without an LLC every access reaches memory: accesses are counted against their tier in
     # runs, when the page (and so perhaps the tier) changes, not one by one.
     run_start = start
@@ -584,6 +598,11 @@ def simulate_accesses(
                     if track_tiers:
                         _new_row_tiers(upper, ptes, roots, pid, va, level_shift, fanout_bits,
                                        row_tiers, last_row)  # fmt: skip
+                        if has_shared:
+                            S.new_row_tiers(
+                                upper, roots, vmas, pid_vmas, shared, pid, va, level_shift,
+                                fanout_bits, row_tiers, last_row,
+                            )  # fmt: skip
                 last_region = key
             now += 1
 
@@ -628,11 +647,16 @@ def simulate_accesses(
                     leaf_level, entry = _fault(
                         va, pid, vma, counts, state[0:2], upper, ptes, roots, level_tables,
                         level_shift, fanout_bits, vmas, kinds, frame_bits, pageblocks,
-                        free_index, nodes, moves, placement, row_tiers, last_row,
+                        free_index, nodes, moves, placement, row_tiers, last_row, shared,
                     )  # fmt: skip
                     if entry <= 0:
                         status = C.NO_MAPPING if entry == 0 else C.OUT_OF_MEMORY
                         break
+                    if has_shared and track_tiers:
+                        S.spread_tiers(
+                            upper, roots, vmas, shared, hash_keys, hash_rows, row_tiers, vma,
+                            va, level_shift, fanout_bits, kinds,
+                        )  # fmt: skip
                 counts[C.WALKS] += 1
                 counts[C.WALK_REFERENCES] += _walk_cost(
                     words, stamps, rows, walk_row0, now, leaf_level, va, pid
@@ -665,7 +689,9 @@ def simulate_accesses(
             bit = np.int64(1) << (page & 63)
             if row_touched[at(word_index)] & bit == 0:
                 row_touched[at(word_index)] |= bit
-                touched += 1
+                # A shared page counts once, at the first touch by any process.
+                if not has_shared or S.touches_new_page(shared, vmas, pid_vmas, pid, va):
+                    touched += 1
             if track_tiers:
                 if llc_sets == 0:
                     counts[at(C.TIER_MEMORY_ACCESSES + tier)] += i - run_start

@@ -45,7 +45,11 @@ COLLAPSE_PAGES_COPIED = THP_COLLAPSE_FAILURES + 1
 COLLAPSE_PAGES_ZEROED = COLLAPSE_PAGES_COPIED + 1
 COLLAPSE_PAGES_MIGRATED = COLLAPSE_PAGES_ZEROED + 1
 COLLAPSE_PAGES_SCANNED = COLLAPSE_PAGES_MIGRATED + 1
-COUNT = COLLAPSE_PAGES_SCANNED + 1
+# Shared memory (``_kernels.shared``): of FAULTS, those that found the page resident in its
+# shared object and only mapped it (FAULTS_BY_SIZE counts only faults that allocate).
+FAULTS_MINOR = COLLAPSE_PAGES_SCANNED + 1
+SHARED_TABLES = FAULTS_MINOR + 1  # page-table pages mshare'd by every attached process
+COUNT = SHARED_TABLES + 1
 
 # Slots of the access kernel's ``state`` array: what it keeps between calls. The first two
 # are the tables taken from each page-table pool (``pagetable.USED_UPPER`` / ``USED_PTES``).

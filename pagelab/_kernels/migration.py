@@ -12,6 +12,9 @@ A 1 GiB folio either stays where it is (``block``: the refusal is counted) or, w
 ``pmd_first`` split, ``remap.split_leaf``; its PMD table comes from the THP's deposit when
 it made one, else a new unmovable page) and the 2 MiB folio holding the candidate moves.
 Only a PUD-mapped 1 GiB folio (4 KiB granule) can be split this way; others are refused.
+
+A page of a shared object (``_kernels.shared``) stays where it is and the refusal is
+counted: moving it would have to rewrite every process's mapping of it.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from pagelab._kernels import access, pagetable, regions, remap
 from pagelab._kernels import counters as C
-from pagelab._kernels import pagetable, regions, remap
 from pagelab._kernels.config import kernel
 from pagelab.memory import _buddy, _release
 from pagelab.memory.layout import CLASS_MOVABLE
@@ -35,7 +38,8 @@ OUT_DEMOTED_BYTES = 3
 OUT_NO_ROOM = 4  # folios the destination had no free block for
 OUT_REFUSED_1G = 5  # 1 GiB folios left in place
 OUT_SPLIT_1G = 6  # 1 GiB folios split into 2 MiB ones to move
-OUT_WIDTH = 7
+OUT_REFUSED_SHARED = 7  # pages of shared objects left in place
+OUT_WIDTH = 8
 
 ONE_GIB_SHIFT = 30
 
@@ -83,12 +87,15 @@ def migrate(
     shape: I64,
     used: I64,
     level_tables: I64,
+    vmas: I64,
+    pid_vmas: I64,
 ) -> int:
     """Move the folios of ``candidates`` (rows of (region row, page)) to node ``dest``, in
     order, until ``limit_bytes`` would be exceeded; returns the index of the first candidate
     not considered. Folios already on ``dest`` are skipped. ``split_1g``: split a 1 GiB
     folio to move its 2 MiB parts (``remap.split_leaf``, with ``shape``, ``used`` and
-    ``level_tables`` as it takes them)."""
+    ``level_tables`` as it takes them); ``vmas`` and ``pid_vmas`` tell shared pages, which
+    stay."""
     n = candidates.shape[0]
     moved = 0
     for i in range(n):
@@ -102,6 +109,10 @@ def migrate(
         va = ((key & ((1 << 27) - 1)) << regions.REGION_SHIFT) | (page << 12)
         level, entry = pagetable.walk(upper, ptes, roots, pid, va, level_shift, fanout_bits)
         if entry & 3 != pagetable.LEAF:
+            continue
+        vma = access._find_vma(vmas, pid_vmas, pid, va)
+        if vma >= 0 and vmas[vma * access.VMA_WIDTH + access.VMA_OBJECT] >= 0:
+            out[OUT_REFUSED_SHARED] += 1
             continue
         folio_shift = pagetable.SIZE_SHIFT[pagetable.folio_size_of(entry)]
         if folio_shift >= ONE_GIB_SHIFT:

@@ -74,7 +74,7 @@ def build_workload(
         return open_trace(spec.trace, base_dir=base_dir, confine=confine)
     if generator.align_bytes < granule_bytes:
         generator = generator.model_copy(update={"align_bytes": granule_bytes})
-    workload = _generate(generator, seed)
+    workload = _generate(generator, seed, granule_bytes)
     if generator.thp_advice == "default" and not generator.events:
         return workload
     vmas = workload.vmas or []
@@ -105,6 +105,12 @@ def _resolve_event(index: int, event: EventSpec, vmas: list[Vma]) -> MemoryEvent
             field=f"{field}.vma",
         )
     vma = named[0]
+    if vma.shared_object:
+        raise SpecError(
+            f"VMA {vma.name!r} maps shared object {vma.shared_object!r}: events on shared "
+            "memory (which would leave its frames to the other processes) are not modelled",
+            field=f"{field}.vma",
+        )
     if event.offset_bytes + event.size_bytes > vma.size_bytes:
         raise SpecError(
             f"the range ({format_bytes(event.size_bytes)} at offset "
@@ -115,7 +121,7 @@ def _resolve_event(index: int, event: EventSpec, vmas: list[Vma]) -> MemoryEvent
     return MemoryEvent(0, event.kind, event.pid, vma.start + event.offset_bytes, event.size_bytes)
 
 
-def _generate(generator: GeneratorSpec, seed: int) -> StreamWorkload:
+def _generate(generator: GeneratorSpec, seed: int, granule_bytes: int) -> StreamWorkload:
     match generator:
         case UniformSpec():
             return uniform_workload(generator, seed)
@@ -128,7 +134,7 @@ def _generate(generator: GeneratorSpec, seed: int) -> StreamWorkload:
         case KvStoreSpec():
             return kvstore_workload(generator, seed)
         case SharedSpec():
-            return shared_workload(generator, seed)
+            return shared_workload(generator, seed, granule_bytes)
         case GraphSpec():
             return graph_workload(generator, seed)
         case LlmSpec():

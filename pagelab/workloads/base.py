@@ -29,7 +29,9 @@ class Vma:
 
     ``start`` and ``size_bytes`` are byte addresses; the simulator only maps pages inside a
     VMA. ``thp_advice`` is the process's madvise(): ``hugepage`` (MADV_HUGEPAGE),
-    ``nohugepage`` or ``default``.
+    ``nohugepage`` or ``default``. ``shared_object`` names the shmem or file object a
+    non-anonymous VMA maps when several processes map it: VMAs naming the same object share
+    its frames, the page at ``start + n`` being the object's page at offset ``n``.
     """
 
     pid: int
@@ -38,6 +40,7 @@ class Vma:
     backing: VmaBacking = "anon"
     thp_advice: ThpAdvice = "default"
     name: str = ""
+    shared_object: str = ""
 
     @property
     def end(self) -> int:

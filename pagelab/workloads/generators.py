@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from pagelab.workloads.base import AccessChunk, Vma
-from pagelab.workloads.layout import place_regions
+from pagelab.workloads.layout import place_regions, top_entry_bytes
 from pagelab.workloads.sampling import Shuffle, ZipfSampler
 from pagelab.workloads.spec import (
     LINE_BYTES,
@@ -120,17 +120,37 @@ def phase_workload(spec: PhaseSpec, seed: int) -> StreamWorkload:
     return StreamWorkload(vmas=[vma], total_accesses=spec.accesses, make_pieces=pieces)
 
 
-def shared_workload(spec: SharedSpec, seed: int) -> StreamWorkload:
-    shared_start, private_start = place_regions(
-        [spec.shared_bytes, spec.private_bytes], spec.align_bytes
-    )
-    # Forked workers see the same layout, so every process has both regions at the same
-    # addresses; only the shared one is the same memory.
+def shared_workload(spec: SharedSpec, seed: int, granule_bytes: int = PAGE_BYTES) -> StreamWorkload:
+    """Processes sharing one shmem object, as ``SharedSpec`` describes.
+
+    The shared region sits alone in the top spans of the mmap area that one top-level
+    page-table entry maps each (512 GiB with 4 KiB pages, 4 TiB with a 64 KiB granule), at
+    ``align_bytes`` alignment as every generator places its regions, and the private regions
+    below those spans: the layout is a valid mshare region whether or not the policy turns
+    mshare on, so runs with and without it compare like for like. (A 16 KiB granule's
+    top-level entry maps 128 TiB, the whole user address space: no layout leaves a private
+    region outside it.) Every process maps the object at the same address (forked workers
+    see the same layout); the shared VMAs name one ``shared_object``, so its frames are
+    allocated once.
+    """
+    (shared_start,) = place_regions([spec.shared_bytes], spec.align_bytes)
+    span_bytes = top_entry_bytes(granule_bytes)
+    private_top = shared_start // span_bytes * span_bytes
+    if private_top < spec.private_bytes + 2 * spec.align_bytes:
+        private_top = shared_start  # no room below the span: mshare will refuse the layout
+    (private_start,) = place_regions([spec.private_bytes], spec.align_bytes, private_top)
     vmas = [
         vma
         for pid in range(spec.processes)
         for vma in (
-            Vma(pid, shared_start, spec.shared_bytes, backing="shmem", name="shared"),
+            Vma(
+                pid,
+                shared_start,
+                spec.shared_bytes,
+                backing="shmem",
+                name="shared",
+                shared_object="shared",
+            ),
             Vma(pid, private_start, spec.private_bytes, backing="anon", name="private"),
         )
     ]

@@ -369,10 +369,14 @@ class KvStoreSpec(_GeneratorBase):
 class SharedSpec(_GeneratorBase):
     """Several processes sharing one region, as with mshare, databases or Android's zygote.
 
-    Processes 0 to ``processes``-1 map the same shmem region of ``shared_bytes`` at the same
+    Processes 0 to ``processes``-1 map the same shmem object of ``shared_bytes`` at the same
     virtual address, plus a private anonymous region each. Each process runs a burst of
     ``burst_accesses`` uniformly random accesses in turn (``shared_fraction`` of them to the
-    shared region), so every process builds its own page tables for the shared memory.
+    shared region). The object's frames are allocated once (a process that faults on a page
+    another made resident takes a minor fault); every process builds its own page tables for
+    it, unless ``policy.mshare`` shares them. The shared region sits alone in the span one
+    top-level page-table entry maps (512 GiB with 4 KiB pages), as an mshare region must,
+    with or without mshare.
     """
 
     name: Literal["shared"] = "shared"

@@ -351,3 +351,16 @@ def test_a_pmd_first_split_reports_the_2m_parts_of_a_1g_thp() -> None:
     assert summary["resident_bytes_2m"] == 511 * 2 * MIB
     assert summary["resident_bytes"] == summary["resident_bytes_dram"]
     assert summary["resident_bytes"] == GIB - 4096 + (4096 if summary["faults"] == 2 else 0)
+
+
+def test_an_event_on_shared_memory_is_refused() -> None:
+    """Unmapping or dropping a shared object's pages would leave its frames to the other
+    processes; not modelled, so refused up front."""
+    generator = {"name": "shared", "processes": 2, "shared_bytes": 4 * MIB,
+                 "private_bytes": 4 * MIB, "accesses": 1_000,
+                 "events": [{"kind": "madvise_dontneed", "at_access": 10, "vma": "shared",
+                             "size_bytes": 4096}]}  # fmt: skip
+    with pytest.raises(SpecError) as caught:
+        load_spec({"workload": {"generator": generator}})
+    assert caught.value.field == "workload.generator.events.0.vma"
+    assert "shared object" in str(caught.value)
