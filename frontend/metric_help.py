@@ -62,14 +62,15 @@ _HELP = {
     "damon_sample_interval_us": "DAMON's sampling interval.",
     "huge_page_ratio": "Resident bytes in folios of 2 MiB or more / all resident bytes.",
     "thp_collapses": (
-        "2 MiB ranges of 4 KiB pages collapsed into one THP by access-aware THP (as MADV_COLLAPSE)."
+        "2 MiB ranges of 4 KiB pages collapsed into one THP, by access-aware THP or a "
+        "workload's MADV_COLLAPSE."
     ),
     "thp_collapse_failures": (
         "Collapses that found no free 2 MiB block, even after direct compaction."
     ),
     "thp_collapse_ns": (
         "Kernel time of collapses: present pages copied, absent ones cleared, compaction; "
-        "added to the run's time, though the application takes no fault for it."
+        "added to the run's time (MADV_COLLAPSE makes the application wait for it)."
     ),
     "access_aware_collapse_min_accesses": (
         "Accesses in an epoch that make a 2 MiB range hot (collapsed) and spare a sparse "

@@ -12,7 +12,12 @@ huge mappings that straddle either edge are split (``policy.thp_split``: ``full`
 - ``mprotect``: the VMAs are split at the edges (the range's protection differs, so a later
   THP fault cannot span an edge); the mappings stay;
 - ``madvise_dontneed``: every mapping in the range is zapped; VMAs and page tables stay (a
-  later access faults a new page in).
+  later access faults a new page in);
+- ``madvise_collapse``: each 2 MiB range inside the range, in an anonymous VMA not advised
+  ``nohugepage`` and mapped by 4 KiB pages, is collapsed into a THP (``_kernels.collapse``:
+  a 2 MiB folio allocated with direct compaction, present pages copied, the rest cleared,
+  the PTE table kept as the deposit), as MADV_COLLAPSE does synchronously whatever the THP
+  settings; no edge is split. Its work is charged as a collapse (``thp_collapse_ns``).
 
 Each event then shoots the TLB down once (``Translator.flush_tlb``): ranges are usually
 larger than the 33 pages above which x86 flushes everything.
@@ -23,23 +28,27 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
+from pagelab._kernels import collapse, remap
 from pagelab._kernels import counters as C
-from pagelab._kernels import remap
 from pagelab.address_space import MappedVma
 from pagelab.errors import PagelabError
 from pagelab.translation import MAX_PTE_TABLE_BYTES, Translator
-from pagelab.units import MAX_ADDRESS_BYTES
+from pagelab.units import MAX_ADDRESS_BYTES, PAGE_SIZES
 from pagelab.workloads.base import EVENT_KINDS, MemoryEvent
 
 
 class Mappings:
     """Split, zap and unmap ranges of one run's address space (``translator``'s)."""
 
-    def __init__(self, translator: Translator, *, full_split: bool) -> None:
+    def __init__(
+        self, translator: Translator, *, full_split: bool, deposit_pmd: bool = True
+    ) -> None:
         """``full_split``: huge mappings split straight to PTEs (``thp_split: full``), else
-        one level at a time (``pmd_first``)."""
+        one level at a time (``pmd_first``); ``deposit_pmd``: a collapsed THP keeps its PTE
+        table as a deposit (``thp_deposit.pmd``)."""
         self.translator = translator
         self.full_split = full_split
+        self.deposit_pmd = deposit_pmd
 
     def apply(self, event: MemoryEvent) -> None:
         """Carry out one workload event (see the module)."""
@@ -48,6 +57,10 @@ class Mappings:
         start = event.start // granule * granule
         end = min(-(-(event.start + event.size_bytes) // granule) * granule, MAX_ADDRESS_BYTES)
         pid = event.pid
+        if event.kind == "madvise_collapse":
+            self._collapse(pid, start, end)
+            t.counts[C.EVENTS + EVENT_KINDS.index(event.kind)] += 1
+            return
         self.split_at(pid, start)
         self.split_at(pid, end)
         if event.kind in ("munmap", "madvise_dontneed"):
@@ -59,6 +72,30 @@ class Mappings:
             self._split_vmas(pid, start, end)
         t.flush_tlb()
         t.counts[C.EVENTS + EVENT_KINDS.index(event.kind)] += 1
+
+    def _collapse(self, pid: int, start: int, end: int) -> None:
+        """MADV_COLLAPSE of ``[start, end)``: each 2 MiB range inside it that may be
+        collapsed; one shootdown if any was."""
+        t = self.translator
+        if t.plan.geometry.granule_shift != 12:
+            raise PagelabError(
+                "madvise_collapse collapses 2 MiB THPs over 4 KiB pages: it needs a 4K granule"
+            )
+        huge = 2 << 20
+        collapsed = False
+        for vma in t.mapped_vmas:
+            if vma.pid != pid or not vma.may_collapse:
+                continue
+            first = -(-max(start, vma.start) // huge) * huge
+            for va in range(first, min(end, vma.end) - huge + 1, huge):
+                status = collapse.collapse(
+                    pid, va, self.deposit_pmd and vma.anonymous, PAGE_SIZES.index("2M"),
+                    t.shape, t.upper, t.ptes, t.roots, t.level_tables, t.level_shift,
+                    t.counts, t.hash_keys, t.hash_rows, t.row_tiers, *t.memory.arrays, t.moves,
+                )  # fmt: skip
+                collapsed |= status == remap.OK
+        if collapsed:
+            t.flush_tlb()
 
     def split_at(self, pid: int, address: int) -> None:
         """Split the huge mappings of ``pid`` that straddle ``address``."""

@@ -157,7 +157,8 @@ def simulate(
     heatmap = HeatmapBuilder(controls.heatmap_time_bins, controls.heatmap_address_bins, total,
                              controls.epoch_accesses, [t.name for t in machine.tiers])  # fmt: skip
 
-    mappings = Mappings(translator, full_split=spec.policy.thp_split == "full")
+    mappings = Mappings(translator, full_split=spec.policy.thp_split == "full",
+                        deposit_pmd=spec.policy.deposit.pmd)  # fmt: skip
     done = 0
     in_epoch = 0
     chunks = _limited(workload.chunks(CHUNK_ACCESSES), controls.access_limit)
@@ -416,9 +417,10 @@ class _SeriesRecorder:
             events[f"thp_splits_{name}"] = int(counts[C.SPLITS_BY_SIZE + size_id])
         for index, kind in enumerate(EVENT_KINDS):
             events[f"events_{kind}"] = int(counts[C.EVENTS + index])
-        if self.thp_policy is not None:
-            events["thp_collapses"] = int(counts[C.THP_COLLAPSES])
-            events["thp_collapse_failures"] = int(counts[C.THP_COLLAPSE_FAILURES])
+        # Collapses come from access-aware THP or from a workload's MADV_COLLAPSE, which a
+        # trace may hold anywhere: always reported, so every epoch has the columns.
+        events["thp_collapses"] = int(counts[C.THP_COLLAPSES])
+        events["thp_collapse_failures"] = int(counts[C.THP_COLLAPSE_FAILURES])
         return events
 
     def _tuned(self) -> dict[str, float]:
@@ -457,9 +459,8 @@ class _SeriesRecorder:
             "memory_ns": costs.memory_ns,
             "est_runtime_ns": costs.runtime_ns,
             "amat_ns": (costs.translation_ns + costs.memory_ns) / max(1, accesses),
+            "thp_collapse_ns": costs.collapse_ns,
         }
-        if self.thp_policy is not None:
-            row["thp_collapse_ns"] = costs.collapse_ns
         return row
 
     def close_epoch(self, accesses_end: int) -> None:
@@ -504,8 +505,7 @@ class _SeriesRecorder:
             memory_ns=totals.memory_ns,
             est_runtime_ns=totals.runtime_ns,
         )
-        if self.thp_policy is not None:
-            summary["thp_collapse_ns"] = totals.collapse_ns
+        summary["thp_collapse_ns"] = totals.collapse_ns
         summary.update(self._memory())
         accesses = max(1, int(counts[C.ACCESSES]))
         summary["amat_ns"] = (totals.translation_ns + totals.memory_ns) / accesses

@@ -91,7 +91,7 @@ _RESIDENT_BY_SIZE = re.compile(r"^resident_bytes_(\d+[kmg])$")
 _LIVE_MAPPINGS = "live_mappings_"
 _SPLITS_BY_SIZE = re.compile(r"^thp_splits_(\d+)([kmg])$")
 _EVENTS = "events_"
-_EVENT_NAMES = {"madvise_dontneed": "MADV_DONTNEED"}
+_EVENT_NAMES = {"madvise_dontneed": "MADV_DONTNEED", "madvise_collapse": "MADV_COLLAPSE"}
 
 _BYTE_UNITS = (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("bytes", 1))
 _TIME_UNITS = (("s", 1e9), ("ms", 1e6), ("µs", 1e3), ("ns", 1))

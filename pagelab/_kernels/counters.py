@@ -35,7 +35,7 @@ LIVE_MAPPINGS = THP_SPLITS + 1  # + page-table level: leaf entries in place now
 SPLITS_BY_SIZE = LIVE_MAPPINGS + LEVELS  # + folio size id: THPs of that size split
 TLB_SHOOTDOWNS = SPLITS_BY_SIZE + SIZES  # TLB flushes of every CPU running the process
 EVENTS = TLB_SHOOTDOWNS + 1  # + event kind (pagelab.events.EVENT_KINDS): workload events
-EVENT_KINDS = 3
+EVENT_KINDS = 4
 # Access-aware THP (``policies.access_aware``): collapses made and refused for want of a
 # 2 MiB block, the 4 KiB pages each copied or cleared, and the compaction work its
 # allocations did (kdamond's, not the application's: kept apart from STALL_PAGES_*).

@@ -47,8 +47,8 @@ class Vma:
         return self.start + self.size_bytes
 
 
-EventKind = Literal["munmap", "mprotect", "madvise_dontneed"]
-EVENT_KINDS: tuple[EventKind, ...] = ("munmap", "mprotect", "madvise_dontneed")
+EventKind = Literal["munmap", "mprotect", "madvise_dontneed", "madvise_collapse"]
+EVENT_KINDS: tuple[EventKind, ...] = ("munmap", "mprotect", "madvise_dontneed", "madvise_collapse")
 """What a workload may do to its address space between two accesses (``pagelab.events``)."""
 
 

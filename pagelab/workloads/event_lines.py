@@ -1,7 +1,7 @@
-"""Event lines in a trace file: ``munmap START SIZE``, ``mprotect START SIZE`` or
-``madvise_dontneed START SIZE`` (hex ``0x…`` or decimal), between the access lines of a
-``text`` or ``lackey`` trace. An event happens after the accesses above it and before
-those below, as a generator's ``events`` do."""
+"""Event lines in a trace file: ``munmap START SIZE``, ``mprotect START SIZE``,
+``madvise_dontneed START SIZE`` or ``madvise_collapse START SIZE`` (hex ``0x…`` or
+decimal), between the access lines of a ``text`` or ``lackey`` trace. An event happens
+after the accesses above it and before those below, as a generator's ``events`` do."""
 
 from __future__ import annotations
 

@@ -63,12 +63,17 @@ class EventSpec(_Frozen):
     ``munmap`` unmaps the range (the VMA loses it; page tables left with nothing to map are
     freed) after the generator's last access (its draws cover its whole VMAs),
     ``mprotect`` changes its protection (the VMA is split at the range's edges),
-    ``madvise_dontneed`` drops its pages (a later access faults in new ones). Each first
+    ``madvise_dontneed`` drops its pages (a later access faults in new ones); each first
     splits the huge pages that straddle the range's edges (``policy.thp_split``).
+    ``madvise_collapse`` collapses each 2 MiB range inside it that 4 KiB pages map into a
+    THP, synchronously, whatever the THP settings (MADV_COLLAPSE).
     """
 
-    kind: Literal["munmap", "mprotect", "madvise_dontneed"] = Field(
-        description="What happens: munmap, mprotect or madvise_dontneed (MADV_DONTNEED)."
+    kind: Literal["munmap", "mprotect", "madvise_dontneed", "madvise_collapse"] = Field(
+        description=(
+            "What happens: munmap, mprotect, madvise_dontneed (MADV_DONTNEED) or "
+            "madvise_collapse (MADV_COLLAPSE)."
+        )
     )
     at_access: int = Field(
         ge=0,
@@ -133,8 +138,8 @@ class _GeneratorBase(_Frozen):
         default_factory=list,
         max_length=1024,
         description=(
-            "munmap, mprotect and MADV_DONTNEED of ranges of the generator's VMAs, each "
-            "before a given access."
+            "munmap, mprotect, MADV_DONTNEED and MADV_COLLAPSE of ranges of the generator's "
+            "VMAs, each before a given access."
         ),
     )
 

@@ -281,8 +281,8 @@ def test_variants_each_do_only_their_half(kvstore_runs: dict[str, Any]) -> None:
     assert only_collapse["thp_collapse_ns"] > 0.0
     assert only_split["thp_collapses"] == 0 and only_split["thp_splits"] > 0
     assert only_split["thp_collapse_ns"] == 0.0
-    # Runs without the policy report none of its metrics.
-    assert "thp_collapses" not in kvstore_runs["always"]
+    # Runs without the policy collapse nothing (MADV_COLLAPSE events aside, which these lack).
+    assert kvstore_runs["always"]["thp_collapses"] == 0
 
 
 def test_access_aware_runs_are_deterministic(kvstore_runs: dict[str, Any]) -> None:

@@ -192,6 +192,7 @@ GENERATOR = {
     "events": [
         {"kind": "mprotect", "at_access": 5_000, "offset_bytes": MIB, "size_bytes": 3 * MIB},
         {"kind": "madvise_dontneed", "at_access": 12_345, "offset_bytes": 0, "size_bytes": 5 * MIB},
+        {"kind": "madvise_collapse", "at_access": 15_000, "offset_bytes": 0, "size_bytes": 4 * MIB},
         {"kind": "munmap", "at_access": 20_000, "offset_bytes": 4096, "size_bytes": 2 * MIB},
     ],
 }
@@ -364,3 +365,26 @@ def test_an_event_on_shared_memory_is_refused() -> None:
         load_spec({"workload": {"generator": generator}})
     assert caught.value.field == "workload.generator.events.0.vma"
     assert "shared object" in str(caught.value)
+
+
+def test_madvise_collapse_makes_thps_of_the_2m_ranges_inside_the_range() -> None:
+    """THP off, 4 KiB pages over 6 MiB: 5 pages of range 0, 3 of range 1 and 2 of range 2
+    touched. MADV_COLLAPSE of [0, 4 MiB + 4 KiB) collapses ranges 0 and 1 (range 2 is not
+    inside it): 1024 frames taken, 8 freed, 8 pages copied and 1016 cleared; the two PTE
+    tables become deposits; one shootdown."""
+    translator, mappings, _ = _setup({}, vma_bytes=6 * MIB)
+    touched = [0, 1, 2, 3, 4, 512, 513, 514, 1024, 1025]
+    _touch(translator, [BASE + page * 4096 for page in touched])
+    free = translator.memory.free_frames(0)
+    tables = translator.level_tables.copy()
+    mappings.apply(MemoryEvent(0, "madvise_collapse", 0, BASE, 4 * MIB + 4096))
+    counts = translator.counts
+    assert counts[C.THP_COLLAPSES] == 2 and counts[C.THP_COLLAPSE_FAILURES] == 0
+    assert _live(translator) == [0, 0, 2, 2]
+    assert _resident(translator, SIZE_2M) == 4 * MIB and _resident(translator, SIZE_4K) == 8192
+    assert (translator.level_tables - tables).tolist() == [0, 0, 0, -2]
+    assert counts[C.DEPOSIT_TABLES] == 2
+    assert translator.memory.free_frames(0) == free - 1024 + 8
+    assert counts[C.COLLAPSE_PAGES_COPIED] == 8 and counts[C.COLLAPSE_PAGES_ZEROED] == 1016
+    assert counts[C.TLB_SHOOTDOWNS] == 1 and counts[C.EVENTS + 3] == 1
+    assert translator.folio_size_at(0, BASE + 4096) == "2M"

@@ -62,5 +62,5 @@ def test_lists_of_objects_get_no_input_but_are_named_for_the_json_editor() -> No
     assert all(field.key != "events" for field in forms.object_fields(schema, {}))
     (events,) = forms.editor_only_properties(schema)
     assert events.key == "events"
-    assert events.hint.startswith("munmap, mprotect and MADV_DONTNEED")
+    assert events.hint.startswith("munmap, mprotect, MADV_DONTNEED and MADV_COLLAPSE")
     assert "{kind, at_access, vma, pid, offset_bytes, size_bytes}" in events.hint
