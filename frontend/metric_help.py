@@ -62,8 +62,12 @@ _HELP = {
     "damon_sample_interval_us": "DAMON's sampling interval.",
     "huge_page_ratio": "Resident bytes in folios of 2 MiB or more / all resident bytes.",
     "thp_collapses": (
-        "2 MiB ranges of 4 KiB pages collapsed into one THP, by access-aware THP or a "
-        "workload's MADV_COLLAPSE."
+        "2 MiB ranges of 4 KiB pages collapsed into one THP, by khugepaged, access-aware THP "
+        "or a workload's MADV_COLLAPSE."
+    ),
+    "khugepaged_ranges_scanned": (
+        "2 MiB ranges khugepaged looked at: pages_to_scan / 512 a pass, a pass every "
+        "scan_sleep_ms (10 s by default)."
     ),
     "thp_collapse_failures": (
         "Collapses that found no free 2 MiB block, even after direct compaction."

@@ -26,6 +26,7 @@ from pagelab.policies import NEVER, TieringPolicy, make_policy
 from pagelab.policies.access_aware import AccessAwareThp, huge_page_ratio
 from pagelab.policies.damon import DamonSpec, check_tiers
 from pagelab.policies.interleave import InterleaveSpec
+from pagelab.policies.khugepaged import Khugepaged
 from pagelab.policies.oracle import OracleSpec
 from pagelab.results import Number, Result, ResultMeta
 from pagelab.spec import CHOICE_TAGS, Spec
@@ -152,8 +153,12 @@ def simulate(
     if spec.policy.thp == "access_aware":
         thp_policy = AccessAwareThp(spec.policy.thp_access_aware, translator,
                                     deposit=spec.policy.deposit.pmd)  # fmt: skip
+    khugepaged = None
+    if spec.policy.khugepaged.enabled and "2M" in spec.policy.thp_sizes:
+        khugepaged = Khugepaged(spec.policy.khugepaged, translator,
+                                deposit=spec.policy.deposit.pmd)  # fmt: skip
     series = _SeriesRecorder(spec, machine, plan, translator, memory_recorder, tiers, policy,
-                             thp_policy)  # fmt: skip
+                             thp_policy, khugepaged=khugepaged is not None)  # fmt: skip
     heatmap = HeatmapBuilder(controls.heatmap_time_bins, controls.heatmap_address_bins, total,
                              controls.epoch_accesses, [t.name for t in machine.tiers])  # fmt: skip
 
@@ -198,6 +203,8 @@ def simulate(
                     thp_policy.end_epoch()
                 series.close_epoch(done)
                 policy.end_epoch(series.now_ns())
+                if khugepaged is not None:
+                    khugepaged.end_epoch(series.now_ns())
                 heatmap.add_epoch(done, translator.take_region_accesses(), tiers.region_tiers())
                 in_epoch = 0
         if on_progress is not None:
@@ -302,9 +309,12 @@ class _SeriesRecorder:
         tiers: Tiers,
         policy: TieringPolicy,
         thp_policy: AccessAwareThp | None = None,
+        *,
+        khugepaged: bool = False,
     ):
         self.spec = spec
         self.thp_policy = thp_policy
+        self.khugepaged = khugepaged
         self.memory = memory
         self.tiers = tiers
         self.policy = policy
@@ -421,6 +431,8 @@ class _SeriesRecorder:
         # trace may hold anywhere: always reported, so every epoch has the columns.
         events["thp_collapses"] = int(counts[C.THP_COLLAPSES])
         events["thp_collapse_failures"] = int(counts[C.THP_COLLAPSE_FAILURES])
+        if self.khugepaged:
+            events["khugepaged_ranges_scanned"] = int(counts[C.KHUGEPAGED_RANGES])
         return events
 
     def _tuned(self) -> dict[str, float]:

@@ -234,6 +234,28 @@ without whole-extent clearing. Sizes without a published figure take the next sm
 measured one."""
 
 
+class KhugepagedSpec(_Frozen):
+    """khugepaged's knobs (``/sys/kernel/mm/transparent_hugepage/khugepaged/``), Linux's
+    defaults: a pass scans ``pages_to_scan`` pages' worth of address space (512 per 2 MiB
+    range looked at), then sleeps ``scan_sleep_ms``; after a failed allocation it sleeps
+    ``alloc_sleep_ms`` instead. A 2 MiB range is collapsed when at most ``max_ptes_none``
+    of its PTEs are empty and one of its pages was referenced."""
+
+    enabled: bool = Field(
+        default=True, description="Run khugepaged (it runs whenever anonymous THP is on)."
+    )
+    pages_to_scan: int = Field(default=4096, ge=512, le=1 << 30, description="Pages per pass.")
+    scan_sleep_ms: float = Field(
+        default=10_000.0, ge=0.001, le=1e9, description="Sleep between passes, in ms."
+    )
+    alloc_sleep_ms: float = Field(
+        default=60_000.0, ge=0.001, le=1e9, description="Sleep after a failed allocation, ms."
+    )
+    max_ptes_none: int = Field(
+        default=511, ge=0, le=511, description="Empty PTEs a collapsed range may have."
+    )
+
+
 class FaultCostSpec(_Frozen):
     """Cost of one page fault: a fixed entry cost plus clearing the new folio.
 
@@ -399,6 +421,7 @@ class PolicySpec(_Frozen):
     migration_cost: MigrationCostSpec = MigrationCostSpec()
     thp_1g_migration: Literal["block", "split"] = "block"
     thp_split: Literal["full", "pmd_first"] = "full"
+    khugepaged: KhugepagedSpec = KhugepagedSpec()
     mshare: bool = False
     thp_access_aware: AccessAwareThpSpec = Field(
         default=AccessAwareThpSpec(),

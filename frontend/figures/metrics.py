@@ -55,6 +55,7 @@ _LABELS = {
     "damon_sample_interval_us": "DAMON sampling interval",
     "huge_page_ratio": "Resident memory in huge pages",
     "thp_collapses": "THP collapses",
+    "khugepaged_ranges_scanned": "Ranges khugepaged scanned",
     "thp_collapse_failures": "THP collapse failures",
     "thp_collapse_ns": "THP collapse work (kernel)",
     "access_aware_collapse_min_accesses": "Access-aware collapse threshold",

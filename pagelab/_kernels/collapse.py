@@ -235,3 +235,21 @@ def split_sparse(
                                row_hint, counts)  # fmt: skip
         page = stop + 1
     return remap.OK
+
+
+@kernel
+def mapped_ptes(
+    pid: int, va: int, shape: I64, upper: I64, ptes: U8, roots: I64, level_shift: I64
+) -> int:
+    """How many PTEs of the PTE table mapping the 2 MiB range at ``va`` are present, or -1
+    when no PTE table maps it (nothing, or a huge page)."""
+    slot = _pmd_slot(pid, va, shape, upper, roots, level_shift)
+    if slot < 0 or upper[slot] & 3 != pagetable.TABLE:
+        return -1
+    fanout = 1 << shape[remap.SHAPE_FANOUT_BITS]
+    first = (upper[slot] >> 2) * fanout
+    present = 0
+    for i in range(first, first + fanout):
+        if ptes[i]:
+            present += 1
+    return present

@@ -49,7 +49,8 @@ COLLAPSE_PAGES_SCANNED = COLLAPSE_PAGES_MIGRATED + 1
 # shared object and only mapped it (FAULTS_BY_SIZE counts only faults that allocate).
 FAULTS_MINOR = COLLAPSE_PAGES_SCANNED + 1
 SHARED_TABLES = FAULTS_MINOR + 1  # page-table pages mshare'd by every attached process
-COUNT = SHARED_TABLES + 1
+KHUGEPAGED_RANGES = SHARED_TABLES + 1  # 2 MiB ranges khugepaged looked at
+COUNT = KHUGEPAGED_RANGES + 1
 
 # Slots of the access kernel's ``state`` array: what it keeps between calls. The first two
 # are the tables taken from each page-table pool (``pagetable.USED_UPPER`` / ``USED_PTES``).
