@@ -61,8 +61,13 @@ test: install test-tools
 
 # The inner loop: engine, frontend and in-process API tests; no browser, no worker or
 # server processes (marked `processes`), nothing marked `slow`. `make test` runs everything.
+# One pytest-xdist worker per CPU, each given whole modules (module fixtures, such as a
+# trace recorded under valgrind, are built once), on the embedded default: each worker's
+# service tests get their own SQLite file and queue folder, where two workers on one
+# PostgreSQL database or broker queue would empty each other's tables and tasks.
 test-fast: install
-	$(BIN)/pytest -q -m "not browser and not processes and not slow"
+	PAGELAB_TEST_DATABASE_URL= PAGELAB_TEST_BROKER_URL= \
+		$(BIN)/pytest -q -n auto --dist loadfile -m "not browser and not processes and not slow"
 
 lint: install
 	$(BIN)/ruff check .
