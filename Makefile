@@ -61,8 +61,13 @@ test: install test-tools
 
 # The inner loop: engine, frontend and in-process API tests; no browser, no worker or
 # server processes (marked `processes`), nothing marked `slow`. `make test` runs everything.
+# WORKERS=N spreads the modules over N pytest-xdist processes (whole modules to a process,
+# so module fixtures are built once). Each process imports and collects the suite itself,
+# about 7 s of CPU, so that pays only on idle cores: on 2 vCPUs shared with other jobs one
+# process finishes first (docs/performance.md, "The test suite").
+WORKERS ?= 0
 test-fast: install
-	$(BIN)/pytest -q -m "not browser and not processes and not slow"
+	$(BIN)/pytest -q -n $(WORKERS) --dist loadfile -m "not browser and not processes and not slow"
 
 lint: install
 	$(BIN)/ruff check .

@@ -14,8 +14,8 @@ import subprocess
 import sys
 from typing import Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+# The service libraries (SQLAlchemy, Celery, uvicorn, the backend) are imported by the
+# handlers that use them: `pagelab run` and the catalogues start without them.
 
 WORKER_STOP_GRACE_S = 10.0
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -111,10 +111,14 @@ def _worker_command(
 
 
 def display_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from backend.migrations import upgrade_to_head
     from backend.settings import get_settings
 

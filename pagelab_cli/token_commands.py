@@ -9,12 +9,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from pagelab_cli.service_commands import add_parser, display_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 LIFETIME_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
 MAX_LIFETIME = timedelta(days=3660)
@@ -89,6 +89,8 @@ class _Unreachable(Exception):
 def _database(action: str) -> Iterator[Session]:
     """A session on the configured database; a clear message, not a traceback, if the
     database cannot be used."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from backend.db import make_engine, make_session_factory
     from backend.settings import get_settings
 

@@ -15,6 +15,8 @@ _FOLDER_MARKERS = ("service", "browser")
 # Tests that use these fixtures start worker or server processes: marked `processes`, which
 # `make test-fast` leaves out (as it does modules marked `processes` themselves).
 _PROCESS_FIXTURES = frozenset({"workers", "live_server"})
+# The services a run may be pointed at (tests/real_services.py); unset: the embedded default.
+_SERVICE_URLS = ("PAGELAB_TEST_DATABASE_URL", "PAGELAB_TEST_BROKER_URL")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -27,6 +29,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(folder)
         if _PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker("processes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse parallel workers (pytest-xdist's ``-n``) on a database or broker given by
+    environment: the workers would share its tables and queue, and each test empties both."""
+    workers = config.getoption("numprocesses", default=None)
+    shared = [name for name in _SERVICE_URLS if os.environ.get(name)]
+    if workers and shared:
+        raise pytest.UsageError(
+            f"-n {workers} with {' and '.join(shared)} set: parallel workers would share "
+            "that database and queue; unset them (each worker then has its own embedded "
+            "database and queue) or run without -n"
+        )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -4,19 +4,39 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 import pagelab
 from backend.runs import exports
-from backend.runs.schemas import RunRead
 from frontend.chart_sets import point_label, unique_labels
 from frontend.figures import RunView
 
 # Where a page reads a run's full result from: the run's own (``stored_results``), or the copy
 # a share link froze.
 ResultLoader = Callable[[int], pagelab.Result]
+
+
+class RunRecord(Protocol):
+    """What the pages' tables and figures read of a run: a live one (``RunRead``) or the
+    copy a share link froze (``SharedRun``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def experiment_id(self) -> int: ...
+    @property
+    def point_index(self) -> int: ...
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def spec(self) -> Mapping[str, Any]: ...
+    @property
+    def summary(self) -> Mapping[str, int | float] | None: ...
 
 
 def load_result(session: Session, run_id: int) -> pagelab.Result:
@@ -35,7 +55,7 @@ def stored_results(session: Session) -> ResultLoader:
     return functools.partial(load_result, session)
 
 
-def run_labels(runs: Sequence[RunRead], *, with_ids: bool = False) -> dict[int, str]:
+def run_labels(runs: Sequence[RunRecord], *, with_ids: bool = False) -> dict[int, str]:
     """A distinct short name per run: its sweep values (``#id`` added where needed)."""
     labels = [point_label(run.params) for run in runs]
     if with_ids:
@@ -45,7 +65,7 @@ def run_labels(runs: Sequence[RunRead], *, with_ids: bool = False) -> dict[int, 
 
 
 def run_views(
-    load: ResultLoader, runs: Sequence[RunRead], labels: dict[int, str]
+    load: ResultLoader, runs: Sequence[RunRecord], labels: dict[int, str]
 ) -> dict[int, RunView]:
     """RunViews of the runs that succeeded (the others have no result to plot), by run id."""
     return {
@@ -55,7 +75,7 @@ def run_views(
 
 
 def summary_views(
-    runs: Sequence[RunRead], labels: dict[int, str], *, number_by_id: bool = False
+    runs: Sequence[RunRecord], labels: dict[int, str], *, number_by_id: bool = False
 ) -> dict[int, RunView]:
     """RunViews of the succeeded runs from their stored summaries alone: no result is read.
 

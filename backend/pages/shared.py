@@ -1,43 +1,27 @@
 """The page of a share link: the runs it froze, drawn from its own copy of them.
 
 Nothing here reads the runs, results or experiments the link was made from: a rename, a
-re-run or a deleted experiment does not change what the link shows.
+re-run or a deleted experiment does not change what the link shows. The templates take the
+frozen records (``SharedRun``, ``SharedExperiment``) as they are; ``read_only`` tells them
+that a run is one of these.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from backend.experiments.schemas import ExperimentRead
 from backend.pages.results import run_labels, run_views
 from backend.pages.views import ViewChoices, compare_context, runs_context
-from backend.runs.schemas import RunProgress, RunRead
 from backend.shares import service as share_service
-from backend.shares.schemas import SharedRun, SharedView
+from backend.shares.schemas import SharedRun
 from frontend.chart_sets import single_run_charts
 
 
-def as_run_read(run: SharedRun) -> RunRead:
-    """A frozen run in the shape the run templates take; what was not frozen stays empty."""
-    return RunRead.model_validate(
-        {
-            **run.model_dump(exclude={"accesses"}),
-            "progress": RunProgress(
-                accesses_done=run.accesses, accesses_total=run.accesses, fraction=1.0
-            ),
-            "worker_hostname": None,
-            "error": None,
-            "cancel_requested": False,
-            "reused_result": False,
-            "heartbeat_at": None,
-        }
-    )
-
-
-def frozen_axes(runs: list[RunRead]) -> dict[str, list[Any]]:
+def frozen_axes(runs: Sequence[SharedRun]) -> dict[str, list[Any]]:
     """The sweep values the frozen runs have, in point order: not the rest of the sweep."""
     axes: dict[str, list[Any]] = {}
     for run in sorted(runs, key=lambda run: run.point_index):
@@ -48,39 +32,19 @@ def frozen_axes(runs: list[RunRead]) -> dict[str, list[Any]]:
     return dict(sorted(axes.items()))
 
 
-def _frozen_experiment(shared: SharedView, runs: list[RunRead]) -> ExperimentRead:
-    experiment = shared.experiments[0]
-    axes = frozen_axes(runs)
-    return ExperimentRead.model_validate(
-        {
-            **experiment.model_dump(),
-            "kind": "sweep" if axes else "single",
-            "status": "succeeded",
-            "run_counts": {},
-            "created_at": shared.created_at,
-            "updated_at": shared.created_at,
-            # The first run's spec: the runs differ only in their sweep values.
-            "spec": runs[0].spec if runs else {},
-            "sweep": axes or None,
-            "runs": runs,
-        }
-    )
-
-
 def shared_context(session: Session, *, token: str, choices: ViewChoices) -> dict[str, Any]:
     """A share link's frozen runs, in the view it was made from; nothing else is read."""
     share = share_service.open_share(session, token)
     shared = share_service.shared_view(share)
     load = functools.partial(share_service.frozen_result, session, share)
-    runs = [as_run_read(run) for run in shared.runs]
+    runs = shared.runs
     base = {"shared": shared, "token": token, "read_only": True, "runs": runs}
     if shared.view == "experiment" and len(shared.experiments) == 1 and len(runs) > 1:
-        experiment = _frozen_experiment(shared, runs)
         return {
             **base,
             "layout": "experiment",
-            "experiment": experiment,
-            **runs_context(load, experiment, runs, choices=choices),
+            "experiment": shared.experiments[0],
+            **runs_context(load, runs, sweep=frozen_axes(runs), choices=choices),
         }
     if len(runs) == 1:
         run = runs[0]

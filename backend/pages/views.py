@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from backend.experiments import repository as experiment_repository
 from backend.experiments import service as experiment_service
-from backend.experiments.schemas import ExperimentRead
 from backend.pages.html import PageError
 from backend.pages.results import (
     ResultLoader,
+    RunRecord,
     run_labels,
     run_views,
     stored_results,
@@ -22,7 +22,6 @@ from backend.pages.results import (
     with_result,
 )
 from backend.runs import service as run_service
-from backend.runs.schemas import RunRead
 from backend.shares import repository as share_repository
 from frontend.chart_sets import (
     SweepOverview,
@@ -107,18 +106,21 @@ def experiment_context(
     return {
         "experiment": experiment,
         "shares": share_repository.active_for_runs(session, run_ids, token_id=token_id),
-        **runs_context(stored_results(session), experiment, experiment.runs, choices=choices),
+        **runs_context(
+            stored_results(session), experiment.runs, sweep=experiment.sweep, choices=choices
+        ),
     }
 
 
 def runs_context(
     load: ResultLoader,
-    experiment: ExperimentRead,
-    runs: Sequence[RunRead],
+    runs: Sequence[RunRecord],
     *,
+    sweep: Mapping[str, Sequence[Any]] | None,
     choices: ViewChoices,
 ) -> dict[str, Any]:
-    """Runs table, charts across runs and the focused run's own charts.
+    """Runs table, charts across runs and the focused run's own charts; ``sweep``: the
+    values each swept path takes.
 
     Views across runs are drawn from the stored summaries; full results are read only for
     the few runs overlaid per epoch and the focused run.
@@ -126,7 +128,7 @@ def runs_context(
     labels = run_labels(runs)
     views = summary_views(runs, labels)
     # Path order, as in the run labels: stored JSON may not keep the order given.
-    axes = dict(sorted((experiment.sweep or {}).items()))
+    axes = dict(sorted((sweep or {}).items()))
     if choices.x_axis is not None and choices.x_axis not in axes:
         raise PageError(400, f"x: {choices.x_axis!r} is not swept here; choose one of {list(axes)}")
     baseline = _pick_run(views, choices.baseline_id, "baseline")
@@ -192,7 +194,7 @@ def parse_run_ids(text: str | None) -> list[int]:
 def compare_context(
     load: ResultLoader,
     *,
-    runs: Sequence[RunRead],
+    runs: Sequence[RunRecord],
     names: Mapping[int, str],
     choices: ViewChoices,
 ) -> dict[str, Any]:
