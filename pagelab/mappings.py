@@ -108,7 +108,7 @@ class Mappings:
             pid, address, self.full_split, t.shape, t.upper, t.ptes, t.roots, t.state[0:2],
             t.level_tables, t.level_shift, t.counts, *t.memory.arrays,
         )  # fmt: skip
-        self._check(status)
+        check_split(status)
 
     def zap(self, pid: int, start: int, end: int) -> None:
         """Unmap every page of ``[start, end)`` (no huge mapping may straddle an edge) and
@@ -163,11 +163,13 @@ class Mappings:
             cut.extend(replace(vma, start=a, end=b) for a, b in itertools.pairwise(edges))
         t.set_vmas(cut)
 
-    def _check(self, status: int) -> None:
-        if status == remap.NO_TABLES:
-            raise PagelabError(
-                "a split needs more page tables than the simulator's bound "
-                f"({MAX_PTE_TABLE_BYTES >> 30} GiB of PTE tables); simulate a smaller footprint"
-            )
-        if status == remap.NO_MEMORY:
-            raise PagelabError("out of memory: no frame for the page tables a split needs")
+
+def check_split(status: int) -> None:
+    """Raise for a split that failed (``remap.NO_TABLES`` or ``NO_MEMORY``)."""
+    if status == remap.NO_TABLES:
+        raise PagelabError(
+            "a split needs more page tables than the simulator's bound "
+            f"({MAX_PTE_TABLE_BYTES >> 30} GiB of PTE tables); simulate a smaller footprint"
+        )
+    if status == remap.NO_MEMORY:
+        raise PagelabError("out of memory: no frame for the page tables a split needs")

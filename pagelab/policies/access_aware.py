@@ -21,9 +21,9 @@ import numpy.typing as npt
 
 from pagelab._kernels import collapse, remap
 from pagelab._kernels import counters as C
-from pagelab.errors import PagelabError
+from pagelab.mappings import check_split
 from pagelab.policies.access_aware_spec import AccessAwareThpSpec
-from pagelab.translation import MAX_PTE_TABLE_BYTES, Translator
+from pagelab.translation import Translator
 from pagelab.units import PAGE_SIZES
 
 I64 = npt.NDArray[np.int64]
@@ -90,7 +90,7 @@ class AccessAwareThp:
                     t.hash_keys, t.hash_rows, t.row_tiers, t.row_touched, t.row_young,
                     t.row_hint, *t.memory.arrays,
                 )  # fmt: skip
-                _check(status)
+                check_split(status)
                 changed |= status == remap.OK
         if changed:
             t.flush_tlb()
@@ -117,13 +117,3 @@ def touched_pages(row_touched: I64, rows: int) -> I64:
     """Touched 4 KiB pages of each of the first ``rows`` region rows."""
     bits = np.unpackbits(row_touched[: rows * 8].view(np.uint8)).reshape(rows, PAGES_PER_RANGE)
     return bits.sum(axis=1, dtype=np.int64)
-
-
-def _check(status: int) -> None:
-    if status == remap.NO_TABLES:
-        raise PagelabError(
-            "a split needs more page tables than the simulator's bound "
-            f"({MAX_PTE_TABLE_BYTES >> 30} GiB of PTE tables); simulate a smaller footprint"
-        )
-    if status == remap.NO_MEMORY:
-        raise PagelabError("out of memory: no frame for the page tables a split needs")
