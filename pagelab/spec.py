@@ -419,10 +419,26 @@ class PolicySpec(_Frozen):
     compaction_cost: CompactionCostSpec = CompactionCostSpec()
     tiering: TieringSpec = FirstTouchSpec()
     migration_cost: MigrationCostSpec = MigrationCostSpec()
-    thp_1g_migration: Literal["block", "split"] = "block"
-    thp_split: Literal["full", "pmd_first"] = "full"
-    khugepaged: KhugepagedSpec = KhugepagedSpec()
-    mshare: bool = False
+    thp_1g_migration: Literal["block", "split"] = Field(
+        default="block",
+        description="A 1 GiB THP a tiering policy would move: block (it stays) or split "
+        "(512 PMD mappings, the 2 MiB parts move).",
+    )
+    thp_split: Literal["full", "pmd_first"] = Field(
+        default="full",
+        description="How a huge page a workload event cuts splits: full (to PTEs at once) "
+        "or pmd_first (1 GiB to 512 PMDs, then only the cut 2 MiB ranges to PTEs).",
+    )
+    khugepaged: KhugepagedSpec = Field(
+        default=KhugepagedSpec(),
+        description="khugepaged's knobs (pages_to_scan, scan_sleep_ms, alloc_sleep_ms, "
+        "max_ptes_none); Linux's defaults.",
+    )
+    mshare: bool = Field(
+        default=False,
+        description="Shared objects are mshare regions: their page tables below the top "
+        "level serve every process, counted once.",
+    )
     thp_access_aware: AccessAwareThpSpec = Field(
         default=AccessAwareThpSpec(),
         description="Parameters of thp: access_aware (variant, thresholds, goal).",
