@@ -258,6 +258,55 @@ def _alloc_pages(
     return node
 
 
+@inline_kernel
+def _block_span(kinds: I64, k: int, va: int, vma_start: int, vma_end: int) -> tuple[int, int]:
+    """What kind row ``k``'s mapping of ``va`` covers in its VMA: (start, end), the aligned
+    block cut to the VMA where the kind may overhang its edge (a kernel page); end -1 when
+    the block does not lie inside the VMA and may not overhang."""
+    block_bytes = np.int64(1) << kinds[k + KIND_BLOCK_SHIFT]
+    block_start = va & ~(block_bytes - 1)
+    map_start = max(block_start, vma_start)
+    map_end = min(block_start + block_bytes, vma_end)
+    if not kinds[k + KIND_CROSSES_EDGE] and (
+        map_start != block_start or map_end != block_start + block_bytes
+    ):
+        return map_start, -1
+    return map_start, map_end
+
+
+@inline_kernel
+def _alloc_folio(
+    kinds: I64,
+    k: int,
+    vma_flags: int,
+    counts: I64,
+    frame_bits: npt.NDArray[np.uint64],
+    pageblocks: npt.NDArray[np.int16],
+    free_index: npt.NDArray[np.uint64],
+    nodes: I64,
+    moves: I64,
+    first_node: int,
+) -> int:
+    """The node that gave the frames of kind row ``k``'s folio, for a fault (``_fault``,
+    ``shared.fault``): a THP's from ``_alloc_huge`` (-1 when it fails, counted: a smaller
+    kind is tried next), a base page's from the zonelist (-2 when every node is full)."""
+    folio_size = kinds[k + KIND_FOLIO_SIZE]
+    order = kinds[k + KIND_ORDER]
+    if kinds[k + KIND_NEEDS_THP]:
+        counts[C.THP_ATTEMPTS + folio_size] += 1
+        direct = vma_flags & VMA_DIRECT_COMPACT != 0
+        node = _alloc_huge(frame_bits, pageblocks, free_index, nodes, moves, counts,
+                             first_node, order, direct)  # fmt: skip
+        if node < 0:
+            counts[C.THP_FALLBACKS + folio_size] += 1
+            if vma_flags & VMA_WAKE_KCOMPACTD:
+                counts[C.KCOMPACTD_WAKES] += 1
+        return node
+    node = _alloc_pages(frame_bits, pageblocks, free_index, nodes, first_node, order,
+                          CLASS_MOVABLE, 1)  # fmt: skip
+    return node if node >= 0 else -2
+
+
 @kernel
 def _fault(
     va: int,
@@ -312,13 +361,8 @@ def _fault(
         folio_size = kinds[k + KIND_FOLIO_SIZE]
         if kinds[k + KIND_NEEDS_THP] and not (vmas[vma_row + VMA_THP_SIZES] >> folio_size) & 1:
             continue
-        block_bytes = np.int64(1) << kinds[k + KIND_BLOCK_SHIFT]
-        block_start = va & ~(block_bytes - 1)
-        map_start = max(block_start, vma_start)
-        map_end = min(block_start + block_bytes, vma_end)
-        if not kinds[k + KIND_CROSSES_EDGE] and (
-            map_start != block_start or map_end != block_start + block_bytes
-        ):
+        map_start, map_end = _block_span(kinds, k, va, vma_start, vma_end)
+        if map_end < 0:
             continue
         target = kinds[k + KIND_LEAF_LEVEL]
         table = pagetable.table_for(
@@ -333,24 +377,14 @@ def _fault(
             continue
         if not at_pte_level and not _none(upper, first_slot, last_slot):
             continue
-        order = kinds[k + KIND_ORDER]
         block_shift = kinds[k + KIND_BLOCK_SHIFT]
         first_node = P.preferred_node(placement, vma_start, map_start, block_shift)
-        if kinds[k + KIND_NEEDS_THP]:
-            counts[C.THP_ATTEMPTS + folio_size] += 1
-            direct = vma_flags & VMA_DIRECT_COMPACT != 0
-            node = _alloc_huge(frame_bits, pageblocks, free_index, nodes, moves, counts,
-                               first_node, order, direct)  # fmt: skip
-            if node < 0:
-                counts[C.THP_FALLBACKS + folio_size] += 1
-                if vma_flags & VMA_WAKE_KCOMPACTD:
-                    counts[C.KCOMPACTD_WAKES] += 1
-                continue
-        else:
-            node = _alloc_pages(frame_bits, pageblocks, free_index, nodes, first_node, order,
-                                CLASS_MOVABLE, 1)  # fmt: skip
-            if node < 0:
-                return 0, -1
+        node = _alloc_folio(kinds, k, vma_flags, counts, frame_bits, pageblocks, free_index,
+                            nodes, moves, first_node)  # fmt: skip
+        if node == -1:
+            continue  # a THP allocation failed: the next smaller kind
+        if node < 0:
+            return 0, -1
         deposit = kinds[k + KIND_DEPOSIT] if vma_flags & VMA_ANONYMOUS else 0
         new_tables = used[0] + used[1] - tables_before + deposit
         if _alloc_pages(frame_bits, pageblocks, free_index, nodes, 0, 0, CLASS_UNMOVABLE,
@@ -375,6 +409,7 @@ def _fault(
                               first_page + ((map_end - map_start) >> 12), node)  # fmt: skip
         counts[C.FAULTS] += 1
         counts[C.FAULTS_BY_SIZE + folio_size] += 1
+        block_bytes = np.int64(1) << block_shift
         counts[C.RESIDENT_BYTES + folio_size] += block_bytes
         counts[C.TIER_RESIDENT_BYTES + node] += block_bytes
         counts[C.DEPOSIT_TABLES] += deposit

@@ -37,7 +37,7 @@ from pagelab._kernels import counters as C
 from pagelab._kernels import pagetable, regions
 from pagelab._kernels import placement as P
 from pagelab._kernels.config import inline_kernel, kernel
-from pagelab.memory.layout import CLASS_MOVABLE, CLASS_UNMOVABLE
+from pagelab.memory.layout import CLASS_UNMOVABLE
 
 I64 = npt.NDArray[np.int64]
 
@@ -366,12 +366,8 @@ def _allocate(
             continue
         block_shift = kinds[k + A.KIND_BLOCK_SHIFT]
         block_bytes = np.int64(1) << block_shift
-        block_start = va & ~(block_bytes - 1)
-        map_start = max(block_start, vma_start)
-        map_end = min(block_start + block_bytes, vma_end)
-        if not kinds[k + A.KIND_CROSSES_EDGE] and (
-            map_start != block_start or map_end != block_start + block_bytes
-        ):
+        map_start, map_end = A._block_span(kinds, k, va, vma_start, vma_end)
+        if map_end < 0:
             continue
         if (vma_start - base) & (block_bytes - 1):
             continue  # the object's folio would straddle this VMA's blocks
@@ -386,8 +382,8 @@ def _allocate(
         if not A._none(upper, first_slot, last_slot):
             continue
         first_node = P.preferred_node(placement, vma_start, map_start, block_shift)
-        node = _alloc_folio(kinds, k, vma_flags, counts, frame_bits, pageblocks, free_index,
-                            nodes, moves, first_node)  # fmt: skip
+        node = A._alloc_folio(kinds, k, vma_flags, counts, frame_bits, pageblocks, free_index,
+                              nodes, moves, first_node)  # fmt: skip
         if node == -1:
             continue
         if node < 0:
@@ -400,39 +396,6 @@ def _allocate(
         counts[C.TIER_RESIDENT_BYTES + node] += block_bytes
         return target, leaf
     return 0, 0
-
-
-@kernel
-def _alloc_folio(
-    kinds: I64,
-    k: int,
-    vma_flags: int,
-    counts: I64,
-    frame_bits: npt.NDArray[np.uint64],
-    pageblocks: npt.NDArray[np.int16],
-    free_index: npt.NDArray[np.uint64],
-    nodes: I64,
-    moves: I64,
-    first_node: int,
-) -> int:
-    """The node that gave the frames of kind row ``k``'s folio, allocated as ``access._fault``
-    allocates them; -1 when a THP allocation fails (counted: a smaller kind is tried next),
-    -2 when every node is full."""
-    folio_size = kinds[k + A.KIND_FOLIO_SIZE]
-    order = kinds[k + A.KIND_ORDER]
-    if kinds[k + A.KIND_NEEDS_THP]:
-        counts[C.THP_ATTEMPTS + folio_size] += 1
-        direct = vma_flags & A.VMA_DIRECT_COMPACT != 0
-        node = A._alloc_huge(frame_bits, pageblocks, free_index, nodes, moves, counts,
-                             first_node, order, direct)  # fmt: skip
-        if node < 0:
-            counts[C.THP_FALLBACKS + folio_size] += 1
-            if vma_flags & A.VMA_WAKE_KCOMPACTD:
-                counts[C.KCOMPACTD_WAKES] += 1
-        return node
-    node = A._alloc_pages(frame_bits, pageblocks, free_index, nodes, first_node, order,
-                          CLASS_MOVABLE, 1)  # fmt: skip
-    return node if node >= 0 else -2
 
 
 @kernel

@@ -98,8 +98,7 @@ class Khugepaged:
                                        t.level_shift)  # fmt: skip
         if present < PAGES_PER_RANGE - self.spec.max_ptes_none or present <= 0:
             return collapse.SKIPPED
-        key = (pid << 27) | (va >> regions.REGION_SHIFT)  # regions.region_key
-        row = int(regions.find_row(t.hash_keys, t.hash_rows, key))
+        row = int(regions.find_row(t.hash_keys, t.hash_rows, regions.region_key(pid, va)))
         per = regions.WORDS_PER_REGION
         if row < 0 or not t.row_touched[row * per : (row + 1) * per].any():
             return collapse.SKIPPED
