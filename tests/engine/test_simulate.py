@@ -188,7 +188,7 @@ def sort_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # Slow (valgrind records for seconds, and the trace is 25 MB): the LRU equivalence is checked
-# in the fast set on the shipped lackey trace above; this adds valgrind's output of today.
+# in the fast set on the shipped lackey trace above; this adds the output of the valgrind installed.
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("l1", "l2", "base_page"),
