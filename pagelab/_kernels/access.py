@@ -11,7 +11,7 @@ from pagelab._kernels import counters as C
 from pagelab._kernels import lru, pagetable, regions
 from pagelab._kernels import placement as P
 from pagelab._kernels import shared as S
-from pagelab._kernels.config import at, inline_kernel, kernel
+from pagelab._kernels.config import at, borrowing_kernel, inline_kernel
 from pagelab.memory import _buddy, _migrate
 from pagelab.memory.layout import (
     CLASS_MOVABLE,
@@ -33,8 +33,7 @@ I64 = npt.NDArray[np.int64]
 IFETCH = 2
 
 # Columns of the packed tables the kernel reads on faults: one flat array per table keeps
-# the call to ``_fault`` short (each array argument is pushed field by field and
-# reference-counted on every call).
+# the call to ``_fault`` short (each array argument is pushed field by field).
 KIND_LEAF_LEVEL = 0
 KIND_BLOCK_SHIFT = 1
 KIND_TLB_SIZE = 2
@@ -102,7 +101,7 @@ def _walk_cost(
     return leaf_level - hit_level
 
 
-@kernel
+@borrowing_kernel
 def _activate_probes(
     rows: I64, probe_count: I64, max_probes: int, size_present: I64, active_probes: I64
 ) -> None:
@@ -122,7 +121,7 @@ def _activate_probes(
         active_probes[head] = count
 
 
-@kernel
+@borrowing_kernel
 def _find_vma(vmas: I64, pid_vmas: I64, pid: int, va: int) -> int:
     """Row of the VMA of ``pid`` holding ``va`` (a process's rows are sorted by start), or -1."""
     first = pid_vmas[pid * PID_WIDTH + PID_FIRST_VMA]
@@ -149,7 +148,7 @@ def _none(entries: npt.NDArray[np.integer], first: int, last: int) -> bool:
     return True
 
 
-@kernel
+@borrowing_kernel
 def _work_done(nodes: I64, node: int) -> tuple[int, int]:
     """(frames migrated, frames scanned) by compaction and range searches on ``node`` so far."""
     migrated = nodes[node, N_COMPACT_PAGES_MIGRATED] + nodes[node, N_CONTIG_PAGES_MIGRATED]
@@ -161,7 +160,7 @@ def _work_done(nodes: I64, node: int) -> tuple[int, int]:
     return migrated, scanned
 
 
-@kernel
+@borrowing_kernel
 def _alloc_huge(
     frame_bits: npt.NDArray[np.uint64],
     pageblocks: npt.NDArray[np.int16],
@@ -219,7 +218,7 @@ def _fallback_node(first_node: int, step: int) -> int:
     return step - 1 if step - 1 < first_node else step
 
 
-@kernel
+@borrowing_kernel
 def _alloc_pages(
     frame_bits: npt.NDArray[np.uint64],
     pageblocks: npt.NDArray[np.int16],
@@ -307,7 +306,7 @@ def _alloc_folio(
     return node if node >= 0 else -2
 
 
-@kernel
+@borrowing_kernel
 def _fault(
     va: int,
     pid: int,
@@ -417,7 +416,7 @@ def _fault(
     return 0, 0
 
 
-@kernel
+@borrowing_kernel
 def _new_row_tiers(
     upper: I64,
     ptes: npt.NDArray[np.uint8],
@@ -438,7 +437,7 @@ def _new_row_tiers(
         row_tiers[base : base + regions.TIER_WORDS_PER_REGION] = word
 
 
-@kernel
+@borrowing_kernel
 def add_rows(
     pid: int,
     start: int,
@@ -510,7 +509,7 @@ def _walked(
     return hints_used
 
 
-@kernel
+@borrowing_kernel
 def simulate_accesses(
     address: npt.NDArray[np.uint64],
     kind: npt.NDArray[np.uint8],

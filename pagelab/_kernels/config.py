@@ -2,9 +2,11 @@
 
 ``cache=True`` keeps compiled kernels between processes (workers start fast after the first
 run); ``boundscheck`` stays off because the public functions validate what reaches a kernel.
-Calls between kernels that pass many arrays cost reference counting per call, so the
-per-access loop keeps its common path in one function and calls out only for rare work
-(faults, walks). numba's cache notices edits to a kernel's own file only: after editing a
+The per-access loop and everything it calls are borrowing kernels (no reference counting:
+with it, every call handing arrays to another kernel costs two atomic operations per array,
+which was a third of a fault's time); the loop still keeps its common path in one function
+and calls out only for rare work (faults), since each array argument is passed field by
+field. numba's cache notices edits to a kernel's own file only: after editing a
 module another kernel calls (``lru``, ``pagetable``, ``regions``), delete
 ``pagelab/_kernels/__pycache__``.
 Set NUMBA_DISABLE_JIT=1 to run the kernels as plain Python (coverage, debugging).
@@ -31,10 +33,10 @@ def borrowing_kernel(function: _F) -> _F:
     """Like ``kernel``, but compiled without numba's reference counting (``_nrt=False``).
 
     For kernels that only index arrays their caller passes in and never create one (the
-    physical-memory allocator): with reference counting, every array handed from one kernel
-    to the next costs atomic increments and decrements, which dominated an order-0
-    allocation. The caller keeps the arrays alive; a kernel compiled this way cannot
-    allocate an array.
+    per-access path, faults and the physical-memory allocator): with reference counting,
+    every array handed from one kernel to the next costs atomic increments and decrements,
+    which dominated an order-0 allocation and a third of a fault. The caller keeps the
+    arrays alive; a kernel compiled this way cannot allocate an array.
     """
     # _nrt: numba's switch for its runtime; the stubs do not list it.
     options = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}

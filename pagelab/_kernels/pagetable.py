@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from pagelab._kernels.config import at, inline_kernel, kernel
+from pagelab._kernels.config import at, borrowing_kernel, inline_kernel
 
 TABLE = 1
 LEAF = 2
@@ -86,7 +86,7 @@ def walk(
     return last, int(ptes[at((node << fanout_bits) + ((va >> level_shift[at(last)]) & mask))])
 
 
-@kernel
+@borrowing_kernel
 def table_for(
     upper: npt.NDArray[np.int64],
     roots: npt.NDArray[np.int64],

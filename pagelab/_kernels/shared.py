@@ -36,7 +36,7 @@ from pagelab._kernels import access as A
 from pagelab._kernels import counters as C
 from pagelab._kernels import pagetable, regions
 from pagelab._kernels import placement as P
-from pagelab._kernels.config import inline_kernel, kernel
+from pagelab._kernels.config import borrowing_kernel, inline_kernel
 from pagelab.memory.layout import CLASS_UNMOVABLE
 
 I64 = npt.NDArray[np.int64]
@@ -87,7 +87,7 @@ def base_of(shared: I64, obj: int) -> int:
     return int(shared[HEADER_WIDTH + obj * OBJ_WIDTH + OBJ_BASE])
 
 
-@kernel
+@borrowing_kernel
 def _mark_touched(shared: I64, obj: int, offset: int) -> bool:
     """Mark the 4 KiB page at ``offset`` in object ``obj`` touched; whether it was not yet."""
     word = shared[HEADER_WIDTH + obj * OBJ_WIDTH + OBJ_TOUCHED] + (offset >> 18)
@@ -98,7 +98,7 @@ def _mark_touched(shared: I64, obj: int, offset: int) -> bool:
     return True
 
 
-@kernel
+@borrowing_kernel
 def lookup(
     upper: I64, roots: I64, owner: int, address: int, level_shift: I64, fanout_bits: int
 ) -> tuple[int, int]:
@@ -115,7 +115,7 @@ def lookup(
     return 0, 0
 
 
-@kernel
+@borrowing_kernel
 def index_table(
     upper: I64,
     roots: I64,
@@ -148,7 +148,7 @@ def index_table(
     return node
 
 
-@kernel
+@borrowing_kernel
 def link(
     upper: I64,
     roots: I64,
@@ -174,7 +174,7 @@ def link(
         upper[slot] = (below << 2) | pagetable.TABLE
 
 
-@kernel
+@borrowing_kernel
 def map_folio(
     upper: I64,
     ptes: npt.NDArray[np.uint8],
@@ -242,7 +242,7 @@ def map_folio(
     return pte_level, leaf, first, last
 
 
-@kernel
+@borrowing_kernel
 def fault(
     va: int,
     pid: int,
@@ -331,7 +331,7 @@ def fault(
     return leaf_level, leaf
 
 
-@kernel
+@borrowing_kernel
 def _allocate(
     va: int,
     vma_start: int,
@@ -398,7 +398,7 @@ def _allocate(
     return 0, 0
 
 
-@kernel
+@borrowing_kernel
 def _kind_of(kinds: I64, folio_size: int, leaf_level: int) -> int:
     """The kinds row of the folio size and leaf level an index leaf records."""
     for k in range(0, kinds.shape[0], A.KIND_WIDTH):
@@ -410,7 +410,7 @@ def _kind_of(kinds: I64, folio_size: int, leaf_level: int) -> int:
     return 0
 
 
-@kernel
+@borrowing_kernel
 def touches_new_page(shared: I64, vmas: I64, pid_vmas: I64, pid: int, va: int) -> bool:
     """Whether the first touch of ``va`` by ``pid`` touches a page for the first time in the
     run: always outside shared objects; inside one, only the first by any process."""
@@ -421,7 +421,7 @@ def touches_new_page(shared: I64, vmas: I64, pid_vmas: I64, pid: int, va: int) -
     return _mark_touched(shared, vmas[vma * A.VMA_WIDTH + A.VMA_OBJECT], offset)
 
 
-@kernel
+@borrowing_kernel
 def new_row_tiers(
     upper: I64,
     roots: I64,
@@ -457,7 +457,7 @@ def new_row_tiers(
             regions.set_tiers(row_tiers, row, page, page + 1, pagetable.tier_of_leaf(entry))
 
 
-@kernel
+@borrowing_kernel
 def spread_tiers(
     upper: I64,
     roots: I64,
