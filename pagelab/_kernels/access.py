@@ -12,6 +12,7 @@ from pagelab._kernels import lru, pagetable, regions
 from pagelab._kernels import placement as P
 from pagelab._kernels import shared as S
 from pagelab._kernels.config import at, borrowing_kernel, inline_kernel
+from pagelab._kernels.prefetch import prefetch
 from pagelab.memory import _buddy, _migrate
 from pagelab.memory.layout import (
     CLASS_MOVABLE,
@@ -509,6 +510,55 @@ def _walked(
     return hints_used
 
 
+# Over a large footprint nearly every access misses the cache in the simulator's own tables
+# (region hash and rows, page tables), one miss after another. From
+# ``state[STATE_PREFETCH_ROWS]`` regions on, the loop prefetches what access
+# i + PREFETCH_AHEAD will read, having prefetched that access's hash slot and last
+# upper-level entry PREFETCH_AHEAD accesses before (so the lookups it takes to find the rest
+# hit the cache): the misses overlap.
+PREFETCH_AHEAD = 8
+
+
+@inline_kernel
+def _prefetch_ahead(
+    address: npt.NDArray[np.uint64],
+    pid_of: npt.NDArray[np.uint16],
+    i: int,
+    end: int,
+    upper: I64,
+    ptes: npt.NDArray[np.uint8],
+    roots: I64,
+    level_shift: I64,
+    fanout_bits: int,
+    hash_keys: I64,
+    hash_rows: I64,
+    row_touched: I64,
+    row_accesses: I64,
+    row_tiers: I64,
+) -> None:
+    """Prefetch for the accesses ``PREFETCH_AHEAD`` and twice that after access ``i``."""
+    last = level_shift.shape[0] - 1
+    far = i + 2 * PREFETCH_AHEAD
+    if far < end:
+        va = np.int64(address[at(far)])
+        pid = np.int64(pid_of[at(far)])
+        regions.prefetch_slot(hash_keys, hash_rows, regions.region_key(pid, va))
+        pagetable.prefetch_entry(upper, ptes, roots, pid, va, level_shift, fanout_bits,
+                                 last - 1)  # fmt: skip
+    near = i + PREFETCH_AHEAD
+    if near < end:
+        va = np.int64(address[at(near)])
+        pid = np.int64(pid_of[at(near)])
+        row = regions.find_row(hash_keys, hash_rows, regions.region_key(pid, va))
+        if row >= 0:
+            page = (va >> 12) & 511
+            prefetch(row_touched, at((row << 3) + (page >> 6)))
+            prefetch(row_accesses, at(row))
+            if row_tiers.shape[0]:
+                prefetch(row_tiers, at(row * regions.TIER_WORDS_PER_REGION + (page >> 5)))
+        pagetable.prefetch_entry(upper, ptes, roots, pid, va, level_shift, fanout_bits, last)
+
+
 @borrowing_kernel
 def simulate_accesses(
     address: npt.NDArray[np.uint64],
@@ -609,8 +659,13 @@ def simulate_accesses(
     touched = 0
     memory_accesses = 0
     status = C.DONE
+    prefetching = rows_used >= state[C.STATE_PREFETCH_ROWS]
     i = start
     while i < end:
+        if prefetching:
+            _prefetch_ahead(address, pid_of, i, end, upper, ptes, roots, level_shift,
+                            fanout_bits, hash_keys, hash_rows, row_touched, row_accesses,
+                            row_tiers)  # fmt: skip
         va = np.int64(address[at(i)])
         pid = np.int64(pid_of[at(i)])
         access_class = 1 if kind[at(i)] == IFETCH else 0

@@ -67,7 +67,8 @@ STATE_CLOCK = 9
 STATE_LAST_LINE = 10
 STATE_LAST_TIER = 11  # tier of STATE_LAST_PAGE's page
 STATE_HINTS_USED = 12  # hint-fault records in the policy's buffer
-STATE_WIDTH = 13
+STATE_PREFETCH_ROWS = 13  # regions in use from which the per-access loop prefetches
+STATE_WIDTH = 14
 
 # Kernel status codes, returned beside the index of the first access not yet simulated.
 DONE = 0

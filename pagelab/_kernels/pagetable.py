@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pagelab._kernels.config import at, borrowing_kernel, inline_kernel
+from pagelab._kernels.prefetch import prefetch
 
 TABLE = 1
 LEAF = 2
@@ -84,6 +85,35 @@ def walk(
             return level, entry
         node = entry >> 2
     return last, int(ptes[at((node << fanout_bits) + ((va >> level_shift[at(last)]) & mask))])
+
+
+@inline_kernel
+def prefetch_entry(
+    upper: npt.NDArray[np.int64],
+    ptes: npt.NDArray[np.uint8],
+    roots: npt.NDArray[np.int64],
+    pid: int,
+    va: int,
+    level_shift: npt.NDArray[np.int64],
+    fanout_bits: int,
+    level: int,
+) -> None:
+    """Start loading ``va``'s entry at ``level`` into the cache, reading the tables above it;
+    nothing when one of them is missing or maps ``va`` with a leaf."""
+    node = roots[at(pid)]
+    if node < 0:
+        return
+    mask = (1 << fanout_bits) - 1
+    for above in range(level):
+        entry = upper[at((node << fanout_bits) + ((va >> level_shift[at(above)]) & mask))]
+        if entry & 3 != TABLE:
+            return
+        node = entry >> 2
+    slot = (node << fanout_bits) + ((va >> level_shift[at(level)]) & mask)
+    if level == level_shift.shape[0] - 1:
+        prefetch(ptes, at(slot))
+    else:
+        prefetch(upper, at(slot))
 
 
 @borrowing_kernel

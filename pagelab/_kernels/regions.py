@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from pagelab._kernels import pagetable
 from pagelab._kernels.config import at, inline_kernel, kernel
+from pagelab._kernels.prefetch import prefetch
 
 REGION_SHIFT = 21
 WORDS_PER_REGION = 8  # 512 bits, one per 4 KiB page of the region
@@ -31,6 +32,16 @@ def home_slot(key: int, mask: int) -> int:
     """Where linear probing for ``key`` starts in a table of ``mask + 1`` slots."""
     mixed = key * _GOLDEN
     return (mixed ^ (mixed >> 29)) & mask
+
+
+@inline_kernel
+def prefetch_slot(
+    hash_keys: npt.NDArray[np.int64], hash_rows: npt.NDArray[np.int64], key: int
+) -> None:
+    """Start loading the hash slot where the lookup of ``key`` starts."""
+    slot = home_slot(key, hash_keys.shape[0] - 1)
+    prefetch(hash_keys, at(slot))
+    prefetch(hash_rows, at(slot))
 
 
 @inline_kernel
@@ -56,15 +67,15 @@ def find_or_add(
         slot = (slot + 1) & mask
 
 
-@kernel
+@inline_kernel
 def find_row(hash_keys: npt.NDArray[np.int64], hash_rows: npt.NDArray[np.int64], key: int) -> int:
     """Row of region ``key``, or -1 when no page of that region was ever touched."""
     mask = hash_keys.shape[0] - 1
     slot = home_slot(key, mask)
     while True:
-        stored = hash_keys[slot]
+        stored = hash_keys[at(slot)]
         if stored == key:
-            return int(hash_rows[slot])
+            return int(hash_rows[at(slot)])
         if stored == -1:
             return -1
         slot = (slot + 1) & mask

@@ -107,13 +107,16 @@ def _accesses(seed: int, count: int) -> AccessChunk:
     return AccessChunk(address=address, kind=kind, pid=pid)
 
 
-@pytest.mark.parametrize("room", ["default room", "tiny room"])
+@pytest.mark.parametrize("room", ["default room", "tiny room", "prefetching"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_kernel_matches_reference(case: str, room: str, monkeypatch: pytest.MonkeyPatch) -> None:
     if room == "tiny room":
         # Regions run out of room again and again, in the middle of accesses:
         # each stop must leave its access to run again as if it had not started.
         monkeypatch.setattr(translation, "INITIAL_REGIONS", 2)
+    if room == "prefetching":
+        # Prefetching from the first access (a large footprint's path) changes no result.
+        monkeypatch.setattr(translation, "PREFETCH_MIN_ROWS", 0)
     machine_fields, policy_fields = CASES[case]
     machine = resolve_machine(MachineSpec.model_validate(machine_fields))
     policy = PolicySpec.model_validate(policy_fields)
