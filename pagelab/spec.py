@@ -369,7 +369,7 @@ class PolicySpec(_Frozen):
     comes from a contiguous-range search. ``compaction_proactiveness`` is
     ``vm.compaction_proactiveness`` (0 off, default 20). ``superpageblocks`` switches on the
     1 GiB superpageblock steering RFC (unmovable allocations kept in already-tainted 1 GiB
-    blocks).
+    blocks, movable ones sent to clean blocks first).
 
     Tiering: ``tiering`` places new pages and moves them between ``machine.tiers``
     (``{"name": "first_touch"}`` by default; see ``pagelab.policies``); ``migration_cost``

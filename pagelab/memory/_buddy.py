@@ -10,7 +10,9 @@ links the lists' order is kept at pageblock granularity: each (migratetype, orde
 remembers the pageblock of its last head insertion and gives a block from there while it has
 one (the lowest-addressed of them), otherwise the lowest-addressed block of the list, which
 is the order boot leaves. So an allocation reuses the hole the last free left, as under
-LIFO, but the list's older entries are not ordered by age.
+LIFO, but the list's older entries are not ordered by age. Superpageblock steering
+(``alloc``) applies the same rule to the blocks of tainted, or of clean, superpageblocks
+first.
 
 Buddies merge as soon as both halves are free: per-CPU lists, which hide freed pages from
 merging for a while, are not modelled. Watermark boosting, highatomic and CMA are not
@@ -74,6 +76,11 @@ from pagelab.memory.layout import (
 Words = npt.NDArray[np.uint64]
 Blocks = npt.NDArray[np.int16]
 Nodes = npt.NDArray[np.int64]
+
+# Where a steered search looks: every superpageblock, tainted ones only, clean ones only.
+ANYWHERE = 0
+TAINTED = 1
+CLEAN = 2
 
 
 @inline_kernel
@@ -292,29 +299,47 @@ def take(
 
 @borrowing_kernel
 def rmqueue_smallest(
-    frames: Words, blocks: Blocks, index: Words, nodes: Nodes, node: int, order: int, mt: int
+    frames: Words,
+    blocks: Blocks,
+    index: Words,
+    nodes: Nodes,
+    node: int,
+    order: int,
+    mt: int,
+    where: int,
 ) -> int:
-    """``__rmqueue_smallest``: split the smallest free block of type ``mt``; offset or -1."""
+    """``__rmqueue_smallest``: split the smallest free block of type ``mt`` among the
+    superpageblocks ``where`` allows (``pick_pageblock``); offset or -1."""
     for found in range(order, nodes[node, N_MAX_ORDER] + 1):
         if nodes[node, N_FREE_BLOCKS + mt * ORDERS_CAP + found] == 0:
             continue
-        local = pick_pageblock(blocks, index, nodes, node, mt, found, False)
+        local = pick_pageblock(blocks, index, nodes, node, mt, found, where)
+        if local < 0:
+            continue
         offset = first_block(frames, nodes, node, local, found)
         take(blocks, index, nodes, node, offset, found, order)
         return offset
     return -1
 
 
+@inline_kernel
+def in_scope(blocks: Blocks, head: int, where: int) -> bool:
+    """Whether the superpageblock whose first pageblock is row ``head`` is in ``where``."""
+    if where == ANYWHERE:
+        return True
+    return (blocks[head, PB_SPB_TAINT] > 0) == (where == TAINTED)
+
+
 @borrowing_kernel
 def pick_pageblock(
-    blocks: Blocks, index: Words, nodes: Nodes, node: int, mt: int, order: int, steered: bool
+    blocks: Blocks, index: Words, nodes: Nodes, node: int, mt: int, order: int, where: int
 ) -> int:
     """The pageblock whose free block of ``order`` type ``mt``'s list gives next, or -1:
     the list's most recent pageblock while it still has one there, else the lowest.
 
-    ``steered``: only pageblocks of tainted superpageblocks count. The search alternates
-    between the bitmap and the taint counts, so it costs at most one lookup per
-    superpageblock.
+    ``where``: only pageblocks of tainted (``TAINTED``) or clean (``CLEAN``)
+    superpageblocks count. The search alternates between the bitmap and the taint counts,
+    so it costs at most one lookup per superpageblock.
     """
     if nodes[node, N_FREE_BLOCKS + mt * ORDERS_CAP + order] == 0:
         return -1
@@ -326,7 +351,7 @@ def pick_pageblock(
         if (
             blocks[row, PB_MIGRATETYPE] == mt
             and blocks[row, PB_FREE_BLOCKS + order] > 0
-            and (not steered or blocks[first + ((recent >> shift) << shift), PB_SPB_TAINT] > 0)
+            and in_scope(blocks, first + ((recent >> shift) << shift), where)
         ):
             return int(recent)
     base = index_base(nodes, node, mt, order)
@@ -334,15 +359,15 @@ def pick_pageblock(
     words1 = nodes[node, N_INDEX_WORDS1]
     words2 = nodes[node, N_INDEX_WORDS2]
     local = find_next(index, base, words0, words1, words2, 0)
-    if not steered:
+    if where == ANYWHERE:
         return local
     count = nodes[node, N_PAGEBLOCKS]
     while local >= 0:
         spb = local >> shift
-        if blocks[first + (spb << shift), PB_SPB_TAINT] > 0:
+        if in_scope(blocks, first + (spb << shift), where):
             return local
         spb += 1
-        while (spb << shift) < count and blocks[first + (spb << shift), PB_SPB_TAINT] == 0:
+        while (spb << shift) < count and not in_scope(blocks, first + (spb << shift), where):
             spb += 1
         if (spb << shift) >= count:
             return -1
@@ -382,19 +407,19 @@ def try_to_claim(
         alike = 0  # unmovable and reclaimable pages cannot be told apart
     if free + alike >= 1 << (pb_order - 1):
         relabel(blocks, index, nodes, node, local, mt)
-        return rmqueue_smallest(frames, blocks, index, nodes, node, order, mt)
+        return rmqueue_smallest(frames, blocks, index, nodes, node, order, mt, ANYWHERE)
     return -1
 
 
 @borrowing_kernel
 def find_fallback(
-    blocks: Blocks, index: Words, nodes: Nodes, node: int, mt: int, order: int, steered: bool
+    blocks: Blocks, index: Words, nodes: Nodes, node: int, mt: int, order: int, where: int
 ) -> tuple[int, int]:
     """``find_suitable_fallback``: the pageblock of a free block of ``order`` on the first of
     ``mt``'s fallback types that has one, and that type; (-1, -1) if none."""
     for choice in range(2):
         block_mt = fallback_type(mt, choice)
-        local = pick_pageblock(blocks, index, nodes, node, block_mt, order, steered)
+        local = pick_pageblock(blocks, index, nodes, node, block_mt, order, where)
         if local >= 0:
             return local, block_mt
     return -1, -1
@@ -409,7 +434,7 @@ def rmqueue_claim(
     node: int,
     order: int,
     mt: int,
-    steered: bool,
+    where: int,
 ) -> int:
     """``__rmqueue_claim``: the largest fallback block first, claiming its pageblock."""
     pb_order = nodes[node, N_PB_ORDER]
@@ -417,7 +442,7 @@ def rmqueue_claim(
         # should_try_claim_block: small movable requests only steal.
         if found < pb_order // 2 and mt == MIGRATE_MOVABLE:
             break
-        local, block_mt = find_fallback(blocks, index, nodes, node, mt, found, steered)
+        local, block_mt = find_fallback(blocks, index, nodes, node, mt, found, where)
         if local < 0:
             continue
         offset = first_block(frames, nodes, node, local, found)
@@ -436,11 +461,11 @@ def rmqueue_steal(
     node: int,
     order: int,
     mt: int,
-    steered: bool,
+    where: int,
 ) -> int:
     """``__rmqueue_steal``: the smallest fallback block, its pageblock label left alone."""
     for found in range(order, nodes[node, N_MAX_ORDER] + 1):
-        local, _ = find_fallback(blocks, index, nodes, node, mt, found, steered)
+        local, _ = find_fallback(blocks, index, nodes, node, mt, found, where)
         if local >= 0:
             offset = first_block(frames, nodes, node, local, found)
             take(blocks, index, nodes, node, offset, found, order)
@@ -457,14 +482,14 @@ def rmqueue_fallback(
     node: int,
     order: int,
     mt: int,
-    steered: bool,
+    where: int,
 ) -> int:
     """Claim, else steal, a fallback block (counted as such); its offset, or -1."""
-    offset = rmqueue_claim(frames, blocks, index, nodes, node, order, mt, steered)
+    offset = rmqueue_claim(frames, blocks, index, nodes, node, order, mt, where)
     if offset >= 0:
         nodes[node, N_FALLBACK_CLAIM] += 1
         return offset
-    offset = rmqueue_steal(frames, blocks, index, nodes, node, order, mt, steered)
+    offset = rmqueue_steal(frames, blocks, index, nodes, node, order, mt, where)
     if offset >= 0:
         nodes[node, N_FALLBACK_STEAL] += 1
     return offset
@@ -487,9 +512,14 @@ def alloc(
     """Allocate ``2^order`` frames (order ≤ MAX_PAGE_ORDER) of a mobility class; pfn or -1.
 
     Linux ``__rmqueue``: the requested type's lists, then claiming a fallback pageblock, then
-    stealing from one. With superpageblock steering on, an unmovable or reclaimable request
-    first tries to claim, then to steal, inside superpageblocks that already hold such
-    pages. An allocation of pageblock order or above is recorded as a huge page.
+    stealing from one. An allocation of pageblock order or above is recorded as a huge page.
+
+    Superpageblock steering (van Riel's RFC), both halves needed to keep kernel pages
+    packed: an unmovable or reclaimable request that must fall back first claims, then
+    steals, inside superpageblocks that already hold such pages (its own type's blocks lie
+    in those already); and a movable request takes a block from a clean superpageblock
+    while one has room, so that the holes movable frees leave in tainted superpageblocks
+    stay free for kernel allocations instead of being refilled at once by the LIFO lists.
 
     Parameters
     ----------
@@ -504,11 +534,16 @@ def alloc(
         migration cannot move).
     """
     mt = migratetype_of(mobility)
-    offset = rmqueue_smallest(frames, blocks, index, nodes, node, order, mt)
-    if offset < 0 and nodes[node, N_STEERING] != 0 and mt != MIGRATE_MOVABLE:
-        offset = rmqueue_fallback(frames, blocks, index, nodes, node, order, mt, True)
+    steering = nodes[node, N_STEERING] != 0
+    offset = -1
+    if steering and mt == MIGRATE_MOVABLE:
+        offset = rmqueue_smallest(frames, blocks, index, nodes, node, order, mt, CLEAN)
     if offset < 0:
-        offset = rmqueue_fallback(frames, blocks, index, nodes, node, order, mt, False)
+        offset = rmqueue_smallest(frames, blocks, index, nodes, node, order, mt, ANYWHERE)
+    if offset < 0 and steering and mt != MIGRATE_MOVABLE:
+        offset = rmqueue_fallback(frames, blocks, index, nodes, node, order, mt, TAINTED)
+    if offset < 0:
+        offset = rmqueue_fallback(frames, blocks, index, nodes, node, order, mt, ANYWHERE)
     if offset < 0:
         nodes[node, N_ALLOC_FAIL] += 1
         return -1

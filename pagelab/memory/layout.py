@@ -70,7 +70,7 @@ N_INDEX_WORDS2 = 9
 N_MAX_ORDER = 10  # MAX_PAGE_ORDER, inclusive
 N_PB_ORDER = 11
 N_SPB_ORDER = 12  # superpageblock (1 GiB) order
-N_STEERING = 13  # 1: superpageblock steering of unmovable and reclaimable allocations
+N_STEERING = 13  # 1: superpageblock steering (kernel allocations to tainted, movable to clean)
 N_EXTFRAG_THRESHOLD = 14
 # Watermarks in frames (§1.5).
 N_WMARK_MIN = 15

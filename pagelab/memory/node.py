@@ -88,7 +88,8 @@ class PhysicalMemory:
         12, 14 or 16: 4 KiB, 16 KiB or 64 KiB frames (reference §1.1 geometry).
     steering
         Superpageblock steering (van Riel's RFC): unmovable and reclaimable fallbacks go to
-        1 GiB blocks that already hold such pages before tainting a clean one.
+        1 GiB blocks that already hold such pages before tainting a clean one, and movable
+        allocations take clean blocks' free blocks first (``_buddy.alloc``).
     thp_enabled
         Raise ``min_free_kbytes`` to the THP floor.
     superpageblock_bytes

@@ -112,9 +112,11 @@ class ReferenceNode:
         for k in range(found - 1, order - 1, -1):
             self._list(offset + (1 << k), k, head=True)
 
-    def _smallest(self, order: int, mt: int) -> int:
+    def _smallest(self, order: int, mt: int, clean_only: bool = False) -> int:
         for found in range(order, self.max_order + 1):
             blocks = self.lists[(mt, found)]
+            if clean_only:
+                blocks = {b for b in blocks if not self._spb_tainted(b)}
             if blocks:
                 offset = self._pick(mt, found, blocks)
                 self._take(offset, found, order)
@@ -165,7 +167,11 @@ class ReferenceNode:
 
     def alloc(self, order: int, mobility: int) -> int:
         mt = MIGRATE_MOVABLE if mobility == CLASS_PINNED else mobility
-        offset = self._smallest(order, mt)
+        offset = -1
+        if self.steering and mt == MIGRATE_MOVABLE:
+            offset = self._smallest(order, mt, clean_only=True)
+        if offset < 0:
+            offset = self._smallest(order, mt)
         if offset < 0 and self.steering and mt != MIGRATE_MOVABLE:
             offset = self._claim(order, mt, True)
             if offset < 0:

@@ -106,10 +106,13 @@ STEERING_AGEING = AgeingSpec(
 def test_superpageblock_steering_keeps_most_1g_blocks_clean() -> None:
     """van Riel's RFC on 256 GB: < 20 of 238 superpageblocks tainted, 50 × 1 GiB allocated
     under load. Here, 256 GiB aged with ``STEERING_AGEING`` (seed 1), measured: steering on,
-    42 of 256 tainted and 50 × 1 GiB allocated (migrating ~12.2 M pages); off, 256 of 256
-    tainted (78% of pageblocks polluted) and none allocated. More tainted than the RFC's
-    figure: with LIFO free lists kernel allocations reuse the newest holes, wherever they are.
-    ~15 s, most of it ageing."""
+    17 of 256 tainted (6.5% of pageblocks polluted) and 50 × 1 GiB allocated (migrating
+    ~12.3 M pages); seeds 2 and 3 also give 17. Off, 256 of 256 tainted (78% polluted) and
+    none allocated. Kernel memory at the end (4% of memory, 2% of it the boot footprint,
+    which taints 6 blocks) fills 11 blocks at the least; each of the 11 blocks tainted after
+    boot took an order-0..3 kernel allocation that found no free block of its order left in
+    the tainted ones.
+    ~10 s, most of it ageing."""
     results = {}
     for steering in (True, False):
         memory = PhysicalMemory([256 * GIB], steering=steering)
@@ -119,5 +122,5 @@ def test_superpageblock_steering_keeps_most_1g_blocks_clean() -> None:
         while allocated < 50 and memory.contig_alloc(0, ORDER_1G) >= 0:
             allocated += 1
         results[steering] = (tainted, allocated)
-    assert results[True][0] < 64 and results[True][1] == 50
+    assert results[True][0] < 20 and results[True][1] == 50
     assert results[False][0] > 200 and results[False][1] < 5

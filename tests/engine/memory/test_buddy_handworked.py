@@ -140,3 +140,36 @@ def test_the_block_freed_last_is_given_first() -> None:
     assert memory.alloc(0, 10, CLASS_MOVABLE) == 2048  # LIFO, not the lowest address
     assert memory.alloc(0, 10, CLASS_MOVABLE) == 0
     check(memory)
+
+
+def _two_holes(steering: bool) -> PhysicalMemory:
+    """16 MiB in four 4 MiB superpageblocks (two pageblocks each), every pageblock holding
+    one movable order-9 page, then: pageblock 0 freed and taken whole by an unmovable
+    order-9 page (superpageblock 0 tainted), pageblock 4 freed (superpageblock 2, clean),
+    then pageblock 1 freed (superpageblock 0, the free list's most recent pageblock)."""
+    memory = PhysicalMemory([16 * MIB], steering=steering, superpageblock_bytes=4 * MIB)
+    assert [memory.alloc(0, 9, CLASS_MOVABLE) for _ in range(8)] == list(range(0, 4096, 512))
+    memory.free(0, 0, 9, CLASS_MOVABLE)
+    assert memory.alloc(0, 9, CLASS_UNMOVABLE) == 0  # claims pageblock 0
+    memory.free(0, 2048, 9, CLASS_MOVABLE)
+    memory.free(0, 512, 9, CLASS_MOVABLE)  # its buddy, pageblock 0, is in use: no merge
+    assert memory.tainted_superpageblocks(0).tolist() == [True, False, False, False]
+    return memory
+
+
+def test_steering_keeps_the_hole_in_a_tainted_superpageblock_for_kernel_pages() -> None:
+    # Steering: the movable request skips the newest hole (pageblock 1, in tainted
+    # superpageblock 0) for the clean one's (pageblock 4 at 2048); the unmovable request then
+    # has no unmovable block and claims pageblock 1 inside superpageblock 0. One tainted.
+    memory = _two_holes(steering=True)
+    assert memory.alloc(0, 9, CLASS_MOVABLE) == 2048
+    assert memory.alloc(0, 0, CLASS_UNMOVABLE) == 512
+    assert memory.tainted_superpageblocks(0).tolist() == [True, False, False, False]
+    check(memory)
+    # Without it, LIFO gives the movable request pageblock 1, and the only free pageblock
+    # left for the unmovable request taints superpageblock 2.
+    memory = _two_holes(steering=False)
+    assert memory.alloc(0, 9, CLASS_MOVABLE) == 512
+    assert memory.alloc(0, 0, CLASS_UNMOVABLE) == 2048
+    assert memory.tainted_superpageblocks(0).tolist() == [True, False, True, False]
+    check(memory)
