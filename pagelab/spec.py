@@ -43,10 +43,23 @@ class TlbStructureSpec(_Frozen):
     (an L1 DTLB serves ``data``, an L1 ITLB ``instruction``, a unified STLB ``all``).
     """
 
-    page_sizes: list[PageSize] = Field(min_length=1, max_length=8)
-    entries: int = Field(ge=1, le=65536)
-    ways: int = Field(ge=1, le=65536)
-    accesses: AccessScope = "all"
+    page_sizes: list[PageSize] = Field(
+        min_length=1,
+        max_length=8,
+        description="Entry sizes the array holds (4K, 16K, 32K, 64K, 2M, 32M, 512M, 1G).",
+    )
+    entries: int = Field(ge=1, le=65536, description="Slots in the array (count).")
+    ways: int = Field(
+        ge=1,
+        le=65536,
+        description="Associativity: entries / ways sets, a power of two; ways = entries is "
+        "fully associative.",
+    )
+    accesses: AccessScope = Field(
+        default="all",
+        description="Accesses it serves: data (an L1 DTLB), instruction (an L1 ITLB) or all "
+        "(default; a unified STLB).",
+    )
 
     @model_validator(mode="after")
     def _geometry(self) -> TlbStructureSpec:
@@ -63,15 +76,33 @@ class TlbStructureSpec(_Frozen):
 class TlbLevelSpec(_Frozen):
     """One TLB level; ``hit_cycles`` is what a hit here costs after a miss one level up."""
 
-    name: str = Field(min_length=1, max_length=32)
-    structures: list[TlbStructureSpec] = Field(min_length=1, max_length=8)
-    hit_cycles: float = Field(default=0.0, ge=0.0, le=1000.0)
+    name: str = Field(
+        min_length=1,
+        max_length=32,
+        description="The level's name (L1, L2), used in its metrics (tlb_<name>_misses).",
+    )
+    structures: list[TlbStructureSpec] = Field(
+        min_length=1,
+        max_length=8,
+        description="The level's TLB arrays, each with its entry sizes and geometry.",
+    )
+    hit_cycles: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1000.0,
+        description="Cycles a hit at this level costs after a miss one level up (default 0).",
+    )
 
 
 class TlbSpec(_Frozen):
     """The TLB hierarchy, first level first (L1, then L2)."""
 
-    levels: list[TlbLevelSpec] = Field(min_length=1, max_length=3)
+    levels: list[TlbLevelSpec] = Field(
+        min_length=1,
+        max_length=3,
+        description="One to three levels, looked up in order; a miss in the last walks "
+        "the page tables.",
+    )
 
 
 class WalkCacheSpec(_Frozen):
@@ -85,11 +116,39 @@ class WalkCacheSpec(_Frozen):
     is the cost of each table entry the walker still has to fetch.
     """
 
-    pgd_entries: int = Field(default=2, ge=0, le=4096)
-    pud_entries: int = Field(default=4, ge=0, le=4096)
-    pmd_entries: int = Field(default=32, ge=0, le=4096)
-    ways: int = Field(default=4, ge=1, le=4096)
-    memory_reference_cycles: float = Field(default=20.0, ge=0.0, le=10_000.0)
+    pgd_entries: int = Field(
+        default=2,
+        ge=0,
+        le=4096,
+        description="Cached PGD entries: a hit leaves the PUD, PMD and PTE to fetch "
+        "(count; 0: no cache).",
+    )
+    pud_entries: int = Field(
+        default=4,
+        ge=0,
+        le=4096,
+        description="Cached PUD entries: a hit leaves the PMD and PTE to fetch (count).",
+    )
+    pmd_entries: int = Field(
+        default=32,
+        ge=0,
+        le=4096,
+        description="Cached PMD entries: a hit leaves only the PTE to fetch (count).",
+    )
+    ways: int = Field(
+        default=4,
+        ge=1,
+        le=4096,
+        description="Associativity of each cache, true LRU (a cache with no more entries "
+        "is fully associative).",
+    )
+    memory_reference_cycles: float = Field(
+        default=20.0,
+        ge=0.0,
+        le=10_000.0,
+        description="Cycles per page-table entry a walk still fetches (default 20; the "
+        "presets use 15).",
+    )
 
     @model_validator(mode="after")
     def _geometry(self) -> WalkCacheSpec:
@@ -109,9 +168,24 @@ class LoadedLatencySpec(_Frozen):
     from there (an M/M/1-like fit to measured loaded-latency curves; docs/presets.md).
     """
 
-    c_frac: float = Field(default=0.12, ge=0.0, le=10.0)
-    u_sat: float = Field(default=0.85, gt=0.0, lt=1.0)
-    saturated_factor: float = Field(default=2.5, ge=1.0, le=100.0)
+    c_frac: float = Field(
+        default=0.12,
+        ge=0.0,
+        le=10.0,
+        description="Steepness c of idle × (1 + c · u / (1 − u)), u the bandwidth utilisation.",
+    )
+    u_sat: float = Field(
+        default=0.85,
+        gt=0.0,
+        lt=1.0,
+        description="Utilisation (0 to 1) from which latency is saturated_factor × idle.",
+    )
+    saturated_factor: float = Field(
+        default=2.5,
+        ge=1.0,
+        le=100.0,
+        description="Latency at and above u_sat, as a multiple of the idle latency.",
+    )
 
 
 class TierSpec(_Frozen):
@@ -121,12 +195,42 @@ class TierSpec(_Frozen):
     one, ``idle_latency_ns`` and ``bandwidth_gbps`` are required.
     """
 
-    name: str = Field(min_length=1, max_length=32)
-    preset: str | None = Field(default=None, min_length=1, max_length=64)
-    capacity_bytes: Bytes | None = Field(default=None, ge=1 << 20)
-    idle_latency_ns: float | None = Field(default=None, gt=0.0, le=100_000.0)
-    bandwidth_gbps: float | None = Field(default=None, gt=0.0, le=100_000.0)
-    loaded_latency: LoadedLatencySpec | None = None
+    name: str = Field(
+        min_length=1,
+        max_length=32,
+        description="The tier's name (DRAM, CXL), used in its metrics "
+        "(resident_bytes_<name>); names must differ.",
+    )
+    preset: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Tier preset filling the fields left out: ddr4_local, ddr5_local, "
+        "remote_numa or cxl_expander.",
+    )
+    capacity_bytes: Bytes | None = Field(
+        default=None,
+        ge=1 << 20,
+        description="Size of the node its buddy allocator manages, in bytes; left out: the "
+        "preset's, else 1 TiB.",
+    )
+    idle_latency_ns: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=100_000.0,
+        description="Latency of an access on an idle tier, in ns (required without a preset).",
+    )
+    bandwidth_gbps: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=100_000.0,
+        description="Peak bandwidth, in GB/s (required without a preset).",
+    )
+    loaded_latency: LoadedLatencySpec | None = Field(
+        default=None,
+        description="How latency rises with the bandwidth demanded; left out: the "
+        "preset's, else the default curve.",
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> TierSpec:
@@ -141,9 +245,13 @@ class LlcSpec(_Frozen):
     Lines are tagged by process and virtual address (there are no physical addresses yet).
     """
 
-    size_bytes: Bytes = Field(ge=4096, le=1 << 32)
-    ways: int = Field(ge=1, le=64)
-    line_bytes: int = Field(default=64, ge=16, le=4096)
+    size_bytes: Bytes = Field(
+        ge=4096, le=1 << 32, description="Capacity: one core's share of the LLC, in bytes."
+    )
+    ways: int = Field(ge=1, le=64, description="Associativity; true LRU within a set.")
+    line_bytes: int = Field(
+        default=64, ge=16, le=4096, description="Cache line size, in bytes (a power of two)."
+    )
 
     @model_validator(mode="after")
     def _geometry(self) -> LlcSpec:
@@ -165,9 +273,26 @@ class CpuSpec(_Frozen):
     and so raises the bandwidth demanded of each tier.
     """
 
-    frequency_ghz: float = Field(default=3.0, gt=0.0, le=10.0)
-    cycles_per_access: float = Field(default=1.0, ge=0.0, le=1000.0)
-    memory_parallelism: float = Field(default=1.0, ge=1.0, le=4096.0)
+    frequency_ghz: float = Field(
+        default=3.0,
+        gt=0.0,
+        le=10.0,
+        description="Core clock that turns cycles into time, in GHz (presets: their CPU's "
+        "base clock).",
+    )
+    cycles_per_access: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1000.0,
+        description="The core's own work per access, in cycles (default 1).",
+    )
+    memory_parallelism: float = Field(
+        default=1.0,
+        ge=1.0,
+        le=4096.0,
+        description="Memory accesses in flight at once; divides memory time (1: each waits "
+        "its whole latency; a streaming core ≈ 10).",
+    )
 
 
 Granule = Literal["4K", "16K", "64K"]
@@ -201,16 +326,60 @@ class MachineSpec(_Frozen):
     object of parameters; ``fresh`` unless given): it decides how fragmented each tier is.
     """
 
-    preset: str = Field(default="skylake", min_length=1, max_length=64)
-    tlb: TlbSpec | None = None
-    walk_cache: WalkCacheSpec | None = None
-    granules: list[Granule] | None = Field(default=None, min_length=1, max_length=3)
-    contiguous_pte: bool | None = None
-    pte_coalescing: Literal[1, 2, 4, 8] | None = None
-    tiers: list[TierSpec] | None = Field(default=None, min_length=1, max_length=TIERS)
-    llc: LlcSpec | Literal["none"] | None = None
-    cpu: CpuSpec | None = None
-    ageing: Ageing | None = None
+    preset: str = Field(
+        default="skylake",
+        min_length=1,
+        max_length=64,
+        description="The CPU and memory preset the other fields override (pagelab "
+        "presets); skylake unless named.",
+    )
+    tlb: TlbSpec | None = Field(
+        default=None, description="The TLB hierarchy, first level first; left out: the preset's."
+    )
+    walk_cache: WalkCacheSpec | None = Field(
+        default=None,
+        description="Paging-structure caches and the cost of a walk's memory references; "
+        "left out: the preset's.",
+    )
+    granules: list[Granule] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=3,
+        description="Page-table granules the CPU supports (4K, 16K, 64K: arm64 has all "
+        "three, x86 4K); left out: the preset's.",
+    )
+    contiguous_pte: bool | None = Field(
+        default=None,
+        description="The CPU has arm64's contiguous-PTE bit (16 × 4 KiB PTEs as one 64 KiB "
+        "TLB entry); left out: the preset's.",
+    )
+    pte_coalescing: Literal[1, 2, 4, 8] | None = Field(
+        default=None,
+        description="Contiguous 4 KiB PTEs the TLB coalesces into one entry, as AMD's do "
+        "(1: none); left out: the preset's.",
+    )
+    tiers: list[TierSpec] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=TIERS,
+        description="Memory nodes, fastest first (at most four), the first the CPU's own; "
+        "left out: the preset's one node.",
+    )
+    llc: LlcSpec | Literal["none"] | None = Field(
+        default=None,
+        description='Last-level cache filter (one core\'s share); "none" removes it, so every '
+        "access reaches memory; left out: the preset's.",
+    )
+    cpu: CpuSpec | None = Field(
+        default=None,
+        description="Cost model of the core (clock, work per access, misses in flight); "
+        "left out: the preset's.",
+    )
+    ageing: Ageing | None = Field(
+        default=None,
+        description="How memory was used before the run, which decides its fragmentation: "
+        "fresh (default), aged, heavily_aged, or parameters.",
+    )
 
 
 BasePageMode = Literal["auto", "native", "per_process", "kernel_page"]
@@ -242,17 +411,35 @@ class KhugepagedSpec(_Frozen):
     of its PTEs are empty and one of its pages was referenced."""
 
     enabled: bool = Field(
-        default=True, description="Run khugepaged (it runs whenever anonymous THP is on)."
+        default=True,
+        description="Run khugepaged (when 2M is in thp_sizes) over THP-eligible anonymous "
+        "VMAs; default on.",
     )
-    pages_to_scan: int = Field(default=4096, ge=512, le=1 << 30, description="Pages per pass.")
+    pages_to_scan: int = Field(
+        default=4096,
+        ge=512,
+        le=1 << 30,
+        description="Pages of address space a pass looks at, 512 per 2 MiB range "
+        "(khugepaged/pages_to_scan).",
+    )
     scan_sleep_ms: float = Field(
-        default=10_000.0, ge=0.001, le=1e9, description="Sleep between passes, in ms."
+        default=10_000.0,
+        ge=0.001,
+        le=1e9,
+        description="Sleep between passes, in ms (khugepaged/scan_sleep_millisecs).",
     )
     alloc_sleep_ms: float = Field(
-        default=60_000.0, ge=0.001, le=1e9, description="Sleep after a failed allocation, ms."
+        default=60_000.0,
+        ge=0.001,
+        le=1e9,
+        description="Sleep after a failed allocation, in ms (khugepaged/alloc_sleep_millisecs).",
     )
     max_ptes_none: int = Field(
-        default=511, ge=0, le=511, description="Empty PTEs a collapsed range may have."
+        default=511,
+        ge=0,
+        le=511,
+        description="Empty PTEs a 2 MiB range may have and still be collapsed "
+        "(khugepaged/max_ptes_none).",
     )
 
 
@@ -263,9 +450,26 @@ class FaultCostSpec(_Frozen):
     ``zero_ns_per_kib``, when given, replaces that table with one linear rate for every size.
     """
 
-    entry_ns: float = Field(default=1000.0, ge=0.0, le=1e9)
-    zero_gb_per_s: dict[PageSize, float] = Field(default_factory=dict, max_length=8)
-    zero_ns_per_kib: float | None = Field(default=None, ge=0.0, le=1e9)
+    entry_ns: float = Field(
+        default=1000.0,
+        ge=0.0,
+        le=1e9,
+        description="Fixed cost of every fault (minor and NUMA hint faults too), in ns; "
+        "1000: a zero-page fault's median.",
+    )
+    zero_gb_per_s: dict[PageSize, float] = Field(
+        default_factory=dict,
+        max_length=8,
+        description="Clearing rate by folio size, GB/s; sizes left out: 13.7 (4K–64K), "
+        "11.8 (2M, 32M), 17.5 (512M, 1G).",
+    )
+    zero_ns_per_kib: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1e9,
+        description="One linear clearing rate for every size, in ns per KiB, replacing "
+        "zero_gb_per_s; empty: by size.",
+    )
 
     @field_validator("zero_gb_per_s")
     @classmethod
@@ -297,8 +501,18 @@ class CompactionCostSpec(_Frozen):
     scanners alone was found: 20 ns per page scanned is an estimate.
     """
 
-    migrate_ns_per_4k: float = Field(default=1200.0, ge=0.0, le=1e7)
-    scan_ns_per_4k: float = Field(default=20.0, ge=0.0, le=1e6)
+    migrate_ns_per_4k: float = Field(
+        default=1200.0,
+        ge=0.0,
+        le=1e7,
+        description="Migrating 4 KiB, in ns (1200: move_pages between nodes, Zen 3 EPYC).",
+    )
+    scan_ns_per_4k: float = Field(
+        default=20.0,
+        ge=0.0,
+        le=1e6,
+        description="Scanning 4 KiB, in ns (20: an estimate; no measurement was found).",
+    )
 
 
 class MigrationCostSpec(_Frozen):
@@ -309,8 +523,16 @@ class MigrationCostSpec(_Frozen):
     720 ns per folio plus copying at 10.7 GB/s gives both.
     """
 
-    fixed_ns: float = Field(default=720.0, ge=0.0, le=1e9)
-    copy_gb_per_s: float = Field(default=10.7, gt=0.0, le=10_000.0)
+    fixed_ns: float = Field(
+        default=720.0, ge=0.0, le=1e9, description="Fixed cost per folio moved, in ns."
+    )
+    copy_gb_per_s: float = Field(
+        default=10.7,
+        gt=0.0,
+        le=10_000.0,
+        description="Copy rate, in GB/s (with 720 ns per folio: 1.1 µs for 4 KiB, 196 µs "
+        "for 2 MiB).",
+    )
 
     def ns(self, folios: int, moved_bytes: int) -> float:
         return folios * self.fixed_ns + moved_bytes / self.copy_gb_per_s
@@ -323,14 +545,22 @@ class ThpDepositSpec(_Frozen):
     RFC). ``pud``: a 1 GiB THP deposits one PMD table and 512 PTE tables (the PUD THP RFC).
     """
 
-    pmd: bool = True
-    pud: bool = True
+    pmd: bool = Field(
+        default=True,
+        description="A 2 MiB THP deposits one PTE table (mainline; off: the lazy-allocation RFC).",
+    )
+    pud: bool = Field(
+        default=True,
+        description="A 1 GiB THP deposits one PMD table and 512 PTE tables (the PUD THP RFC).",
+    )
 
 
 class Thp1gMinVma(_Frozen):
     """1 GiB THPs only in VMAs of at least ``min_vma_bytes`` (one of the proposals)."""
 
-    min_vma_bytes: Bytes = Field(ge=1 << 30)
+    min_vma_bytes: Bytes = Field(
+        ge=1 << 30, description="Smallest VMA that may get a 1 GiB THP, in bytes (at least 1G)."
+    )
 
 
 Thp1g = Annotated[
@@ -399,26 +629,87 @@ class PolicySpec(_Frozen):
     pages where they are.
     """
 
-    base_page: Literal["4K", "16K", "64K"] = "4K"
-    base_page_mode: BasePageMode = "auto"
+    base_page: Literal["4K", "16K", "64K"] = Field(
+        default="4K",
+        description="Base page size: 4K (default), 16K or 64K; base_page_mode says how the "
+        "kernel provides it.",
+    )
+    base_page_mode: BasePageMode = Field(
+        default="auto",
+        description="native (the kernel's granule, arm64), per_process (folios on 4 KiB "
+        "PTEs), kernel_page (x86 PG_SIZE) or auto (default: native if the machine has the "
+        "granule, else per_process).",
+    )
     thp: ThpMode = Field(
         default="never",
-        description="THP for anonymous memory: never, always, madvise, or access_aware "
-        "(collapse hot 2 MiB ranges, split sparse cold THPs; see thp_access_aware).",
+        description="THP for anonymous memory (transparent_hugepage/enabled): never "
+        "(default), always, madvise, or access_aware (collapse hot 2 MiB ranges, split "
+        "sparse cold THPs; see thp_access_aware).",
     )
-    thp_sizes: list[ThpSize] = Field(default_factory=lambda: list[ThpSize](["2M"]), max_length=5)
-    thp_shmem: ShmemThpMode = "never"
-    thp_file: FileThpMode = "never"
-    thp_1g: Thp1g = "inherit"
-    contiguous_pte: bool = True
-    thp_deposit: ThpDeposit = True
-    thp_defrag: ThpDefrag = "madvise"
-    compaction_proactiveness: int = Field(default=20, ge=0, le=100)
-    superpageblocks: bool = False
-    fault_cost: FaultCostSpec = FaultCostSpec()
-    compaction_cost: CompactionCostSpec = CompactionCostSpec()
-    tiering: TieringSpec = FirstTouchSpec()
-    migration_cost: MigrationCostSpec = MigrationCostSpec()
+    thp_sizes: list[ThpSize] = Field(
+        default_factory=lambda: list[ThpSize](["2M"]),
+        max_length=5,
+        description="THP sizes a fault may map, largest tried first: 64K (mTHP), 2M, 32M or "
+        "512M (PMDs of 16K, 64K granules), 1G; default [2M].",
+    )
+    thp_shmem: ShmemThpMode = Field(
+        default="never",
+        description="THP for shmem (transparent_hugepage/shmem_enabled): never (default), "
+        "always, within_size, or advise (MADV_HUGEPAGE VMAs).",
+    )
+    thp_file: FileThpMode = Field(
+        default="never", description="THP for file mappings: never (default) or always."
+    )
+    thp_1g: Thp1g = Field(
+        default="inherit",
+        description="Which VMAs may get a 1 GiB THP (with 1G in thp_sizes): inherit "
+        "(default, as other sizes), always, madvise, shmem_only, or {min_vma_bytes}.",
+    )
+    contiguous_pte: bool = Field(
+        default=True,
+        description="Fold a folio's contiguous PTEs into contiguous-PTE TLB entries (arm64 "
+        "CONFIG_ARM64_CONTPTE; default on) where the machine has the bit.",
+    )
+    thp_deposit: ThpDeposit = Field(
+        default=True,
+        description="Anonymous THPs deposit the page tables a split needs "
+        "(pgtable_trans_huge_deposit): a bool for both levels, or {pmd, pud}; default on.",
+    )
+    thp_defrag: ThpDefrag = Field(
+        default="madvise",
+        description="What a THP fault may do when no free block is left "
+        "(/sys/kernel/mm/transparent_hugepage/defrag): always, defer, defer+madvise, "
+        "madvise (default: compact in MADV_HUGEPAGE VMAs only) or never.",
+    )
+    compaction_proactiveness: int = Field(
+        default=20,
+        ge=0,
+        le=100,
+        description="vm.compaction_proactiveness, 0 to 100: at each epoch end, compact a "
+        "node whose fragmentation score is too high; 0 off, default 20.",
+    )
+    superpageblocks: bool = Field(
+        default=False,
+        description="1 GiB superpageblock steering (RFC): kernel allocations kept in "
+        "already-tainted 1 GiB blocks, movable ones sent to clean blocks first; default off.",
+    )
+    fault_cost: FaultCostSpec = Field(
+        default=FaultCostSpec(),
+        description="Cost of a page fault: a fixed entry cost plus clearing the new folio.",
+    )
+    compaction_cost: CompactionCostSpec = Field(
+        default=CompactionCostSpec(),
+        description="Cost of compaction and 1 GiB range searches, per 4 KiB migrated or scanned.",
+    )
+    tiering: TieringSpec = Field(
+        default=FirstTouchSpec(),
+        description="Tiering policy placing and moving pages across machine.tiers, by name: "
+        "first_touch (default), interleave, tpp, damon or oracle.",
+    )
+    migration_cost: MigrationCostSpec = Field(
+        default=MigrationCostSpec(),
+        description="Cost of moving a folio between tiers: a fixed part per folio plus the copy.",
+    )
     thp_1g_migration: Literal["block", "split"] = Field(
         default="block",
         description="A 1 GiB THP a tiering policy would move: block (it stays) or split "
@@ -431,8 +722,8 @@ class PolicySpec(_Frozen):
     )
     khugepaged: KhugepagedSpec = Field(
         default=KhugepagedSpec(),
-        description="khugepaged's knobs (pages_to_scan, scan_sleep_ms, alloc_sleep_ms, "
-        "max_ptes_none); Linux's defaults.",
+        description="khugepaged, collapsing 2 MiB ranges of 4 KiB pages in the background "
+        "(/sys/kernel/mm/transparent_hugepage/khugepaged/); Linux's defaults.",
     )
     mshare: bool = Field(
         default=False,
@@ -482,20 +773,55 @@ class PolicySpec(_Frozen):
 class ControlsSpec(_Frozen):
     """Run controls: seed, epoch length, access limit and heatmap resolution."""
 
-    seed: int = Field(default=0, ge=0, le=2**63 - 1)
-    epoch_accesses: int = Field(default=1_000_000, ge=1_000, le=1_000_000_000)
-    access_limit: int | None = Field(default=None, ge=1, le=100_000_000_000)
-    heatmap_time_bins: int = Field(default=100, ge=1, le=1000)
-    heatmap_address_bins: int = Field(default=128, ge=1, le=1000)
+    seed: int = Field(
+        default=0,
+        ge=0,
+        le=2**63 - 1,
+        description="Seeds every random draw (workload generator, ageing, tiering policy): "
+        "same spec and seed, same result.",
+    )
+    epoch_accesses: int = Field(
+        default=1_000_000,
+        ge=1_000,
+        le=1_000_000_000,
+        description="Accesses per epoch: one series row each; epoch-end work (compaction, "
+        "khugepaged, tiering) runs between epochs.",
+    )
+    access_limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000_000_000,
+        description="Stop after this many accesses (count); empty: the whole workload.",
+    )
+    heatmap_time_bins: int = Field(
+        default=100, ge=1, le=1000, description="Time bins (columns) of the access heatmap."
+    )
+    heatmap_address_bins: int = Field(
+        default=128,
+        ge=1,
+        le=1000,
+        description="Address bins (rows) of the access heatmap, over the touched 2 MiB "
+        "regions with the gaps between them collapsed.",
+    )
 
 
 class Spec(_Frozen):
     """One experiment run."""
 
-    workload: WorkloadSpec
-    machine: MachineSpec = MachineSpec()
-    policy: PolicySpec = PolicySpec()
-    controls: ControlsSpec = ControlsSpec()
+    workload: WorkloadSpec = Field(
+        description="What accesses memory: a seeded generator or a recorded trace."
+    )
+    machine: MachineSpec = Field(
+        default=MachineSpec(),
+        description="The machine: a preset (skylake unless named) and fields overriding it.",
+    )
+    policy: PolicySpec = Field(
+        default=PolicySpec(), description="The memory-management policy under test."
+    )
+    controls: ControlsSpec = Field(
+        default=ControlsSpec(),
+        description="Run controls: seed, epoch length, access limit, heatmap resolution.",
+    )
 
     def canonical_json(self) -> str:
         """JSON with sorted keys and every default filled in: equal specs, equal text."""

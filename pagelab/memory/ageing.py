@@ -41,15 +41,66 @@ class AgeingSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kernel_fraction: float = Field(default=0.02, ge=0.0, le=0.25)
-    used_fraction: float = Field(default=0.02, ge=0.0, le=0.99)
-    peak_fraction: float = Field(default=0.0, ge=0.0, le=0.995)
-    unmovable_share: float = Field(default=0.0, ge=0.0, le=0.5)
-    reclaimable_share: float = Field(default=0.5, ge=0.0, le=1.0)
-    thp_share: float = Field(default=0.4, ge=0.0, le=1.0)
-    churn_rounds: int = Field(default=0, ge=0, le=64)
-    churn_fraction: float = Field(default=0.3, ge=0.0, le=1.0)
-    pinned_share: float = Field(default=0.0, ge=0.0, le=0.5)
+    kernel_fraction: float = Field(
+        default=0.02,
+        ge=0.0,
+        le=0.25,
+        description="The kernel's footprint at boot, in unmovable MAX_PAGE_ORDER blocks at "
+        "the node's low end (fraction of the node).",
+    )
+    used_fraction: float = Field(
+        default=0.02,
+        ge=0.0,
+        le=0.99,
+        description="Memory in use when the run starts (fraction of the node, at least "
+        "kernel_fraction); movable memory is freed down to it.",
+    )
+    peak_fraction: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=0.995,
+        description="Each churn round fills memory up to this (fraction of the node, at "
+        "least used_fraction when there are rounds).",
+    )
+    unmovable_share: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=0.5,
+        description="Unmovable and reclaimable pages, kernel footprint included, as a share "
+        "of the memory in use at the end.",
+    )
+    reclaimable_share: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Share of kernel allocations that are reclaimable rather than unmovable.",
+    )
+    thp_share: float = Field(
+        default=0.4,
+        ge=0.0,
+        le=1.0,
+        description="Share of movable memory allocated as pageblock-order THPs.",
+    )
+    churn_rounds: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Rounds of filling memory to peak_fraction and freeing a random "
+        "churn_fraction (count; 0: none).",
+    )
+    churn_fraction: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="Share of the live allocations each round frees, at random.",
+    )
+    pinned_share: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=0.5,
+        description="Share of the movable allocations left at the end that are pinned "
+        "(compaction cannot move them).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> AgeingSpec:

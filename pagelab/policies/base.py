@@ -28,6 +28,10 @@ class PolicySpecBase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+NAME_DESCRIPTION = "Which tiering policy runs; any other fields are its parameters."
+"""The description of every tiering policy spec's ``name``, which chooses the policy."""
+
+
 class TieringPolicy:
     """The default: first-touch placement, no wake-ups, no tuned values."""
 

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from pagelab._kernels.counters import TIERS
-from pagelab.policies.base import PolicySpecBase
+from pagelab.policies.base import NAME_DESCRIPTION, PolicySpecBase
 from pagelab.units import Bytes
 
 UINT_MAX = (1 << 32) - 1
@@ -240,7 +240,7 @@ class DamonSpec(PolicySpecBase):
     applies the whole size quota while a goal is unmet and nothing once it is met.
     """
 
-    name: Literal["damon"] = "damon"
+    name: Literal["damon"] = Field(default="damon", description=NAME_DESCRIPTION)
     preset: Literal["mtier"] | None = Field(
         default=None, description="mtier: samples/damon/mtier.c's configuration."
     )

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pagelab.policies.base import PolicySpecBase, TieringPolicy
+from pydantic import Field
+
+from pagelab.policies.base import NAME_DESCRIPTION, PolicySpecBase, TieringPolicy
 
 
 class FirstTouchSpec(PolicySpecBase):
     """Fast tier until it is full (its low watermark), then the next; no migration."""
 
-    name: Literal["first_touch"] = "first_touch"
+    name: Literal["first_touch"] = Field(default="first_touch", description=NAME_DESCRIPTION)
 
 
 class FirstTouch(TieringPolicy):

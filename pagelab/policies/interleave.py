@@ -25,7 +25,7 @@ from pydantic import Field
 
 from pagelab._kernels import access
 from pagelab._kernels import placement as P
-from pagelab.policies.base import PolicySpecBase, TieringPolicy
+from pagelab.policies.base import NAME_DESCRIPTION, PolicySpecBase, TieringPolicy
 from pagelab.units import Bytes
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 class InterleaveSpec(PolicySpecBase):
     """Weighted interleave: ``weights`` one per tier (1–255), or ``auto`` from bandwidths."""
 
-    name: Literal["interleave"] = "interleave"
+    name: Literal["interleave"] = Field(default="interleave", description=NAME_DESCRIPTION)
     weights: list[Annotated[int, Field(ge=1, le=255)]] | Literal["auto"] = Field(
         default="auto",
         description="One weight per tier, 1 to 255, or auto (from the tiers' bandwidths).",

@@ -11,15 +11,16 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 
 from pagelab._kernels import access
-from pagelab.policies.base import PolicySpecBase, TieringPolicy
+from pagelab.policies.base import NAME_DESCRIPTION, PolicySpecBase, TieringPolicy
 
 
 class OracleSpec(PolicySpecBase):
     """Each epoch's hottest pages on the fast tier (an upper bound, not a kernel policy)."""
 
-    name: Literal["oracle"] = "oracle"
+    name: Literal["oracle"] = Field(default="oracle", description=NAME_DESCRIPTION)
 
 
 class Oracle(TieringPolicy):

@@ -37,7 +37,7 @@ from pydantic import Field
 from pagelab._kernels import access, regions
 from pagelab._kernels import counters as C
 from pagelab.memory.layout import N_WMARK_LOW, N_WMARK_PROMO
-from pagelab.policies.base import PolicySpecBase, TieringPolicy
+from pagelab.policies.base import NAME_DESCRIPTION, PolicySpecBase, TieringPolicy
 
 if TYPE_CHECKING:
     from pagelab.tiers import Tiers
@@ -52,7 +52,7 @@ class TppSpec(PolicySpecBase):
     """NUMA-balancing tiering (TPP): hint-fault sampling, promotion of pages found hot,
     promotion rate limit, and kswapd demotion keeping a free watermark on the fast tier."""
 
-    name: Literal["tpp"] = "tpp"
+    name: Literal["tpp"] = Field(default="tpp", description=NAME_DESCRIPTION)
     scan_size_mb: int = Field(
         default=256, ge=1, le=1 << 20, description="Slow-tier memory scanned per pass, in MiB."
     )

@@ -100,6 +100,10 @@ class EventSpec(_Frozen):
     )
 
 
+NAME_DESCRIPTION = "Which generator runs; the other fields are its parameters."
+"""The description of every generator spec's ``name``, which chooses the generator."""
+
+
 class _GeneratorBase(_Frozen):
     """Parameters every generator has."""
 
@@ -185,7 +189,7 @@ class UniformSpec(_GeneratorBase):
     region. The baseline for how much a larger page or a huge page helps when nothing is hot.
     """
 
-    name: Literal["uniform"] = "uniform"
+    name: Literal["uniform"] = Field(default="uniform", description=NAME_DESCRIPTION)
     size_bytes: PageBytes = _region_field(1 << 30, "Size of the region, in bytes.")
 
 
@@ -199,7 +203,7 @@ class ZipfSpec(_GeneratorBase):
     without it the hottest items sit together at the region's start.
     """
 
-    name: Literal["zipf"] = "zipf"
+    name: Literal["zipf"] = Field(default="zipf", description=NAME_DESCRIPTION)
     size_bytes: PageBytes = _region_field(1 << 30, "Size of the region, in bytes.")
     item_bytes: Bytes = Field(
         default=PAGE_BYTES,
@@ -235,7 +239,7 @@ class ScanSpec(_GeneratorBase):
     ``passes`` instead of ``accesses`` to run exactly that many sweeps.
     """
 
-    name: Literal["scan"] = "scan"
+    name: Literal["scan"] = Field(default="scan", description=NAME_DESCRIPTION)
     size_bytes: PageBytes = _region_field(1 << 30, "Size of the region, in bytes.")
     stride_bytes: Bytes = Field(
         default=LINE_BYTES,
@@ -291,7 +295,7 @@ class PhaseSpec(_GeneratorBase):
     uniform over the whole region. Tests how fast tiering and THP policies follow a change.
     """
 
-    name: Literal["phase"] = "phase"
+    name: Literal["phase"] = Field(default="phase", description=NAME_DESCRIPTION)
     size_bytes: PageBytes = _region_field(4 << 30, "Size of the region, in bytes.")
     hot_set_bytes: PageBytes = _region_field(256 << 20, "Size of the hot set, in bytes.")
     phase_accesses: int = Field(
@@ -324,7 +328,7 @@ class KvStoreSpec(_GeneratorBase):
     allocations are what makes 64 KiB pages and THP bloat memory.
     """
 
-    name: Literal["kvstore"] = "kvstore"
+    name: Literal["kvstore"] = Field(default="kvstore", description=NAME_DESCRIPTION)
     objects: int = Field(
         default=10_000, ge=1, le=1 << 20, description="Number of allocations (count)."
     )
@@ -384,7 +388,7 @@ class SharedSpec(_GeneratorBase):
     with or without mshare.
     """
 
-    name: Literal["shared"] = "shared"
+    name: Literal["shared"] = Field(default="shared", description=NAME_DESCRIPTION)
     processes: int = Field(default=8, ge=1, le=1024, description="Number of processes (count).")
     shared_bytes: PageBytes = _region_field(1 << 30, "Size of the shared region, in bytes.")
     private_bytes: PageBytes = _region_field(
@@ -415,7 +419,7 @@ class GraphSpec(_GeneratorBase):
     Neighbours are random, so there is little locality beyond the offsets array.
     """
 
-    name: Literal["graph"] = "graph"
+    name: Literal["graph"] = Field(default="graph", description=NAME_DESCRIPTION)
     vertices: int = Field(
         default=1 << 20, ge=2, le=1 << 24, description="Number of vertices (count)."
     )
@@ -444,7 +448,7 @@ class LlmSpec(_GeneratorBase):
     ``prompt_tokens`` tokens already in the cache.
     """
 
-    name: Literal["llm"] = "llm"
+    name: Literal["llm"] = Field(default="llm", description=NAME_DESCRIPTION)
     accesses: int = Field(
         default=10_000_000,
         ge=1,
@@ -597,8 +601,13 @@ class TraceSpec(_Frozen):
 class WorkloadSpec(_Frozen):
     """Exactly one of ``generator`` or ``trace``."""
 
-    generator: GeneratorSpec | None = None
-    trace: TraceSpec | None = None
+    generator: GeneratorSpec | None = Field(
+        default=None,
+        description="A seeded generator, chosen by name, with its parameters.",
+    )
+    trace: TraceSpec | None = Field(
+        default=None, description="A recorded trace: its file, format and VMAs."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> WorkloadSpec:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pagelab
 from frontend import forms
@@ -64,3 +65,27 @@ def test_lists_of_objects_get_no_input_but_are_named_for_the_json_editor() -> No
     assert events.key == "events"
     assert events.hint.startswith("munmap, mprotect, MADV_DONTNEED and MADV_COLLAPSE")
     assert "{kind, at_access, vma, pid, offset_bytes, size_bytes}" in events.hint
+
+
+def _properties_without_description(schema: dict[str, Any]) -> list[str]:
+    """``Model.field`` for every property of the schema and its ``$defs`` that has none."""
+    models = {"Spec": schema, **schema.get("$defs", {})}
+    return [
+        f"{model}.{key}"
+        for model, model_schema in models.items()
+        for key, property_schema in model_schema.get("properties", {}).items()
+        if not property_schema.get("description")
+    ]
+
+
+def test_every_spec_field_has_a_description() -> None:
+    """The form shows a field's description as its hint, and the spec schema
+    (GET /api/v1/spec-schema) documents the field with it: every field of every part of the
+    spec, nested models, generators and tiering policies included, has one."""
+    for mode in ("validation", "serialization"):
+        schema = pagelab.Spec.model_json_schema(mode=mode)
+        assert _properties_without_description(schema) == [], mode
+        undocumented = [
+            name for name, model in schema["$defs"].items() if not model.get("description")
+        ]
+        assert undocumented == [], mode
