@@ -3,20 +3,37 @@
 Each field knows the spec path or generator parameter it fills, its input kind, its
 initial value and its schema default; static/app.js reads them back into a request body,
 leaving out values equal to the default so the submitted JSON says only what was chosen.
+
+In the spec's sections an object-valued field whose default is its own fields' defaults
+(``policy.khugepaged``, ``policy.fault_cost``) gets inputs for its scalar fields, keyed by
+dotted path (``khugepaged.pages_to_scan``): there an empty object means the default, so
+app.js drops one the form left empty. Unions (a name or an object, such as
+``machine.ageing``), lists and optional objects stay with the JSON editor.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
 import pagelab
 from pagelab.units import format_bytes
 
-_WORDS = {"ns": "ns", "kib": "KiB", "thp": "THP", "pte": "PTE", "llc": "LLC", "tlb": "TLB"}
+_WORDS = {
+    "ns": "ns",
+    "kib": "KiB",
+    "thp": "THP",
+    "pte": "PTE",
+    "ptes": "PTEs",
+    "llc": "LLC",
+    "tlb": "TLB",
+    "gb": "GB",
+    "4k": "4K",
+    "1g": "1G",
+}
 
 
 @dataclass(frozen=True)
@@ -112,9 +129,18 @@ def field_for(key: str, schema: Mapping[str, Any], value: Any = None) -> FormFie
 
 
 def object_fields(
-    schema: Mapping[str, Any], values: Mapping[str, Any], *, skip: Sequence[str] = ()
+    schema: Mapping[str, Any],
+    values: Mapping[str, Any],
+    *,
+    skip: Sequence[str] = (),
+    nested: bool = False,
 ) -> list[FormField]:
-    """Inputs for an object schema's scalar properties, filled from ``values``."""
+    """Inputs for an object schema's scalar properties, filled from ``values``.
+
+    With ``nested``, also for the scalar properties of its defaulted objects (see the module
+    docstring), keyed ``object.property``. ``skip`` names properties, or dotted paths to
+    nested ones, to leave out (with everything under them).
+    """
     definitions = schema.get("$defs", {})
     concrete = _concrete(dict(schema), definitions)
     fields = []
@@ -122,46 +148,112 @@ def object_fields(
         if key in skip or "const" in property_schema:
             continue
         with_defs = {**property_schema, "$defs": definitions}
-        field = field_for(key, with_defs, values.get(key))
+        value = values.get(key)
+        field = field_for(key, with_defs, value)
         if field is not None:
             fields.append(field)
+            continue
+        inner = _defaulted_object(with_defs) if nested else None
+        if inner is not None:
+            inner_values = value if isinstance(value, Mapping) else {}
+            for inner_field in object_fields(inner, inner_values, skip=_under(key, skip)):
+                fields.append(replace(inner_field, key=f"{key}.{inner_field.key}"))
     return fields
 
 
 @dataclass(frozen=True)
+class FieldGroup:
+    """The inputs of one object-valued field (``khugepaged``), shown together under its
+    label and hint; each field's key is its dotted path from the section."""
+
+    key: str
+    label: str
+    hint: str
+    fields: tuple[FormField, ...]
+
+
+@dataclass(frozen=True)
 class EditorOnly:
-    """A property the form has no input for (a list or an object, such as a generator's
-    ``events``): the page names it so that people know to set it in the JSON editor."""
+    """A property the form has no input for (a list, a union or an optional object, such as
+    a generator's ``events`` or ``policy.tiering``): the page names it, with its description,
+    so that people know to set it in the JSON editor."""
 
     key: str
     hint: str
 
 
-def editor_only_properties(schema: Mapping[str, Any]) -> list[EditorOnly]:
-    """The properties of an object schema that :func:`object_fields` leaves out."""
+def editor_only_properties(
+    schema: Mapping[str, Any],
+    *,
+    skip: Sequence[str] = (),
+    nested: bool = False,
+    every: bool = False,
+) -> list[EditorOnly]:
+    """The properties of an object schema that :func:`object_fields` leaves out (with the
+    same ``skip`` and ``nested``), or with ``every`` all but those in ``skip``."""
     definitions = schema.get("$defs", {})
     concrete = _concrete(dict(schema), definitions)
     found = []
     for key, property_schema in concrete.get("properties", {}).items():
-        if "const" in property_schema:
+        if key in skip or "const" in property_schema:
             continue
-        if field_for(key, {**property_schema, "$defs": definitions}) is not None:
+        with_defs = {**property_schema, "$defs": definitions}
+        if not every and field_for(key, with_defs) is not None:
+            continue
+        inner = _defaulted_object(with_defs) if nested and not every else None
+        if inner is not None:
+            found += [
+                EditorOnly(f"{key}.{item.key}", item.hint)
+                for item in editor_only_properties(inner, skip=_under(key, skip))
+            ]
             continue
         hint = str(property_schema.get("description", ""))
         # A list of objects: what each item holds, since the schema is not on the page.
-        item = _concrete(dict(property_schema.get("items", {})), definitions)
+        items = _concrete(dict(with_defs), definitions).get("items", {})
+        item = _concrete(dict(items), definitions)
         if item_keys := list(item.get("properties", {})):
             hint = f"{hint} A list of {{{', '.join(item_keys)}}}.".strip()
         found.append(EditorOnly(key, hint))
     return found
 
 
+def _section_schema(section: str) -> dict[str, Any]:
+    return {**schema_at(section), "$defs": spec_schema().get("$defs", {})}
+
+
 def spec_section_fields(
     section: str, values: Mapping[str, Any], *, skip: Sequence[str] = ()
 ) -> list[FormField]:
-    """Inputs for the scalar fields of one part of the spec (``policy``, ``controls``)."""
-    schema = {**schema_at(section), "$defs": spec_schema().get("$defs", {})}
-    return object_fields(schema, values, skip=skip)
+    """Inputs for the scalar fields of one part of the spec (``policy``, ``controls``) and
+    of its defaulted objects (keys ``khugepaged.pages_to_scan``)."""
+    return object_fields(_section_schema(section), values, skip=skip, nested=True)
+
+
+def spec_section_items(
+    section: str, values: Mapping[str, Any], *, skip: Sequence[str] = ()
+) -> list[FormField | FieldGroup]:
+    """:func:`spec_section_fields` in schema order, a nested object's fields gathered into
+    one :class:`FieldGroup` with the object's description as its hint."""
+    items: list[FormField | FieldGroup] = []
+    for field in spec_section_fields(section, values, skip=skip):
+        parent = field.key.rpartition(".")[0]
+        last = items[-1] if items else None
+        if not parent:
+            items.append(field)
+        elif isinstance(last, FieldGroup) and last.key == parent:
+            items[-1] = replace(last, fields=(*last.fields, field))
+        else:
+            hint = str(schema_at(f"{section}.{parent}").get("description", ""))
+            items.append(FieldGroup(parent, label_for(parent), hint, (field,)))
+    return items
+
+
+def spec_section_editor_only(
+    section: str, *, skip: Sequence[str] = (), every: bool = False
+) -> list[EditorOnly]:
+    """What of one part of the spec only the JSON editor sets (with ``every``: all of it
+    but ``skip``), each with its description."""
+    return editor_only_properties(_section_schema(section), skip=skip, nested=True, every=every)
 
 
 def sweep_axis(path: str, chosen: Sequence[Any]) -> SweepAxis:
@@ -190,6 +282,28 @@ def _choice_text(value: Any) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     return str(value)
+
+
+def _under(key: str, paths: Sequence[str]) -> list[str]:
+    """The dotted ``paths`` inside property ``key``, relative to it."""
+    return [path.removeprefix(f"{key}.") for path in paths if path.startswith(f"{key}.")]
+
+
+def _defaulted_object(schema: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The object schema (with ``$defs``) of a property whose default is an object of its
+    own properties' defaults, which an empty object therefore equals; else None (a union,
+    an optional object, one with required properties, or one defaulting to other values)."""
+    definitions = schema.get("$defs", {})
+    concrete = _concrete(dict(schema), definitions)
+    properties = concrete.get("properties")
+    default = schema.get("default", concrete.get("default"))
+    if not properties or not isinstance(default, dict) or concrete.get("required"):
+        return None
+    for key, property_schema in properties.items():
+        inner = _concrete(dict(property_schema), definitions)
+        if "default" in inner and default.get(key, inner["default"]) != inner["default"]:
+            return None
+    return {**concrete, "$defs": definitions}
 
 
 def _concrete(schema: dict[str, Any], definitions: Mapping[str, Any]) -> dict[str, Any]:

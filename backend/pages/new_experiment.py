@@ -76,12 +76,18 @@ def _chosen_template(choices: list[TemplateChoice], key: str | None) -> Template
     return chosen
 
 
-def _section_fields(
+def _swept(template: ExperimentTemplate, section: str) -> list[str]:
+    """The paths inside ``section`` that the template sweeps (the Sweep fieldset has them)."""
+    prefix = f"{section}."
+    return sorted(path.removeprefix(prefix) for path in template.sweep if path.startswith(prefix))
+
+
+def _section_items(
     spec: Mapping[str, Any], template: ExperimentTemplate, section: str
-) -> list[forms.FormField]:
+) -> list[forms.FormField | forms.FieldGroup]:
     """Inputs for one part of the spec, except the fields the template sweeps."""
-    swept = {path.removeprefix(f"{section}.") for path in template.sweep}
-    return forms.spec_section_fields(section, spec.get(section, {}), skip=sorted(swept))
+    values = spec.get(section, {})
+    return forms.spec_section_items(section, values, skip=_swept(template, section))
 
 
 def new_experiment_context(session: Session, *, template_key: str | None) -> dict[str, Any]:
@@ -110,8 +116,15 @@ def new_experiment_context(session: Session, *, template_key: str | None) -> dic
         "presets": pagelab.presets_catalog(),
         "preset_name": spec.get("machine", {}).get("preset", ""),
         "sweep_axes": [forms.sweep_axis(path, values) for path, values in template.sweep.items()],
-        "policy_fields": _section_fields(spec, template, "policy"),
-        "control_fields": _section_fields(spec, template, "controls"),
+        "policy_items": _section_items(spec, template, "policy"),
+        "policy_editor_only": forms.spec_section_editor_only(
+            "policy", skip=_swept(template, "policy")
+        ),
+        "control_items": _section_items(spec, template, "controls"),
+        # The form picks the preset; the template's other machine fields are kept as they are.
+        "machine_editor_only": forms.spec_section_editor_only(
+            "machine", skip=["preset", *_swept(template, "machine")], every=True
+        ),
         "traces": trace_repository.newest_first(session, limit=TRACE_CHOICES, offset=0),
         "trace_formats": forms.schema_at("workload.trace.format").get("enum", []),
         "base_request": body,

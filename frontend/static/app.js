@@ -430,7 +430,8 @@
   // ---------- new experiment ----------
 
   // An input's value as the spec wants it; undefined when it is empty or the schema's
-  // default, so the request says only what was chosen.
+  // default, so the request says only what was chosen. The default is compared as JSON
+  // reads it back: a float default of 1000.0 is the number 1000 here.
   function fieldValue(input) {
     const kind = input.dataset.kind;
     let value;
@@ -443,19 +444,37 @@
       else if (kind === "number") value = Number.isFinite(Number(text)) ? Number(text) : text;
       else value = text;
     }
-    return JSON.stringify(value) === input.dataset.default ? undefined : value;
+    const fallback = JSON.stringify(JSON.parse(input.dataset.default));
+    return JSON.stringify(value) === fallback ? undefined : value;
   }
 
+  // Set the value at a dotted path, making the objects on the way; undefined removes it,
+  // and a nested object (policy.khugepaged) it leaves empty goes too: the form has inputs
+  // only inside objects whose empty form is their default (frontend/forms.py). The
+  // section itself (policy) stays.
   function setPath(target, path, value) {
     const parts = path.split(".");
-    let node = target;
-    for (const part of parts.slice(0, -1)) {
-      if (typeof node[part] !== "object" || node[part] === null) node[part] = {};
-      node = node[part];
+    const last = parts.pop();
+    if (value !== undefined) {
+      let node = target;
+      for (const part of parts) {
+        if (typeof node[part] !== "object" || node[part] === null) node[part] = {};
+        node = node[part];
+      }
+      node[last] = value;
+      return;
     }
-    const last = parts[parts.length - 1];
-    if (value === undefined) delete node[last];
-    else node[last] = value;
+    const chain = [target];
+    for (const part of parts) {
+      const next = chain[chain.length - 1][part];
+      if (typeof next !== "object" || next === null) return;
+      chain.push(next);
+    }
+    delete chain[chain.length - 1][last];
+    for (let depth = parts.length - 1; depth >= 1; depth -= 1) {
+      if (Object.keys(chain[depth + 1]).length) break;
+      delete chain[depth][parts[depth]];
+    }
   }
 
   // The request body the form describes; the JSON editor shows (and may replace) it.
