@@ -64,6 +64,31 @@ def size_id_of_shift(shift: int) -> int:
 
 
 @inline_kernel
+def descend(
+    upper: npt.NDArray[np.int64],
+    roots: npt.NDArray[np.int64],
+    pid: int,
+    va: int,
+    level_shift: npt.NDArray[np.int64],
+    fanout_bits: int,
+    depth: int,
+) -> tuple[int, int]:
+    """Follow ``va`` down ``depth`` levels of upper tables: (``depth``, the table reached),
+    or (the level where an entry other than a table stopped it, that entry), or (-1, 0)
+    when ``pid`` has no tables."""
+    node = roots[at(pid)]
+    if node < 0:
+        return -1, 0
+    mask = (1 << fanout_bits) - 1
+    for level in range(depth):
+        entry = upper[at((node << fanout_bits) + ((va >> level_shift[at(level)]) & mask))]
+        if entry & 3 != TABLE:
+            return level, entry
+        node = entry >> 2
+    return depth, node
+
+
+@inline_kernel
 def walk(
     upper: npt.NDArray[np.int64],
     ptes: npt.NDArray[np.uint8],
@@ -74,17 +99,14 @@ def walk(
     fanout_bits: int,
 ) -> tuple[int, int]:
     """Follow ``va`` down the tables: (level reached, entry there); entry 0 means unmapped."""
-    node = roots[at(pid)]
-    if node < 0:
-        return 0, 0
-    mask = (1 << fanout_bits) - 1
     last = level_shift.shape[0] - 1
-    for level in range(last):
-        entry = upper[at((node << fanout_bits) + ((va >> level_shift[at(level)]) & mask))]
-        if entry & 3 != TABLE:
-            return level, entry
-        node = entry >> 2
-    return last, int(ptes[at((node << fanout_bits) + ((va >> level_shift[at(last)]) & mask))])
+    level, found = descend(upper, roots, pid, va, level_shift, fanout_bits, last)
+    if level < 0:
+        return 0, 0
+    if level < last:
+        return level, found
+    mask = (1 << fanout_bits) - 1
+    return last, int(ptes[at((found << fanout_bits) + ((va >> level_shift[at(last)]) & mask))])
 
 
 @inline_kernel
@@ -100,15 +122,10 @@ def prefetch_entry(
 ) -> None:
     """Start loading ``va``'s entry at ``level`` into the cache, reading the tables above it;
     nothing when one of them is missing or maps ``va`` with a leaf."""
-    node = roots[at(pid)]
-    if node < 0:
+    reached, node = descend(upper, roots, pid, va, level_shift, fanout_bits, level)
+    if reached != level:
         return
     mask = (1 << fanout_bits) - 1
-    for above in range(level):
-        entry = upper[at((node << fanout_bits) + ((va >> level_shift[at(above)]) & mask))]
-        if entry & 3 != TABLE:
-            return
-        node = entry >> 2
     slot = (node << fanout_bits) + ((va >> level_shift[at(level)]) & mask)
     if level == level_shift.shape[0] - 1:
         prefetch(ptes, at(slot))
