@@ -32,11 +32,11 @@ tables for 16 TiB mapped with 4 KiB pages. Both are reserved whole at the start;
 commits a page of them only when it is first written, so they grow without copies and the
 simulator's memory follows what is mapped."""
 INITIAL_REGIONS = 1024
+"""Room for regions at the start; it doubles when the kernel needs more."""
 PREFETCH_MIN_ROWS = 2048
 """Regions in use from which the per-access loop prefetches its tables (``access``): below,
 they stay cached and prefetching only costs instructions (uniform accesses run slower with
 it over 2 GiB, faster over 4 GiB, on a Xeon with 2 MiB of L2 per core)."""
-"""Room for regions at the start; it doubles when the kernel needs more."""
 _EMPTY = np.zeros(0, dtype=np.int64)
 HINT_RECORDS = 1 << 16
 """NUMA hint faults recorded between two looks of the policy; more are counted, not kept."""
