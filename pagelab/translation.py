@@ -32,7 +32,11 @@ tables for 16 TiB mapped with 4 KiB pages. Both are reserved whole at the start;
 commits a page of them only when it is first written, so they grow without copies and the
 simulator's memory follows what is mapped."""
 INITIAL_REGIONS = 1024
-"""Room for regions at the start; it doubles when the kernel needs more."""
+MAX_RESERVED_REGIONS = MAX_PTE_TABLE_BYTES >> 9
+"""Region rows at the start: one per 2 MiB region the VMAs cover, at least INITIAL_REGIONS
+and at most MAX_RESERVED_REGIONS (16 TiB of regions). Like the page-table pools they are
+committed by the OS as rows are first written, so they grow without copies; past that
+bound they double when the kernel needs more."""
 PREFETCH_MIN_ROWS = 2048
 """Regions in use from which the per-access loop prefetches its tables (``access``): below,
 they stay cached and prefetching only costs instructions (uniform accesses run slower with
@@ -196,12 +200,18 @@ class Translator:
             row[access.KIND_ORDER] = (k.folio_bytes >> geometry.granule_shift).bit_length() - 1
         self.kinds = columns.ravel()
 
-        # The hash stays at most half full (linear probing).
+        covered = sum(((v.end - 1) >> regions.REGION_SHIFT) - (v.start >> regions.REGION_SHIFT) + 1
+                      for v in mapped)  # fmt: skip
+        # The kernel asks for room on any change of region once the rows in use reach one
+        # short of the capacity, so two rows more than the regions never run out.
+        rows = max(INITIAL_REGIONS, min(covered + 2, MAX_RESERVED_REGIONS))
+        # The hash stays at most half full (linear probing); it is rebuilt larger as rows are
+        # used, since every slot is written when it is made.
         self.hash_keys = np.full(4 * INITIAL_REGIONS, -1, dtype=np.int64)
         self.hash_rows = np.zeros(4 * INITIAL_REGIONS, dtype=np.int64)
-        self.row_keys = np.zeros(INITIAL_REGIONS, dtype=np.int64)
-        self.row_touched = np.zeros(INITIAL_REGIONS * regions.WORDS_PER_REGION, dtype=np.int64)
-        self.row_accesses = np.zeros(INITIAL_REGIONS, dtype=np.int64)
+        self.row_keys = np.zeros(rows, dtype=np.int64)
+        self.row_touched = np.zeros(rows * regions.WORDS_PER_REGION, dtype=np.int64)
+        self.row_accesses = np.zeros(rows, dtype=np.int64)
         # Tiering state per region row, allocated only when a run tracks it (``track``): a
         # single-tier run keeps none of it.
         self.row_tiers = _EMPTY
@@ -228,7 +238,7 @@ class Translator:
         self.state = np.zeros(C.STATE_WIDTH, dtype=np.int64)
         self.state[C.STATE_UPPER_CAP] = self.upper.shape[0] >> geometry.fanout_bits
         self.state[C.STATE_PTES_CAP] = self.ptes.shape[0] >> geometry.fanout_bits
-        self.state[C.STATE_ROWS_CAP] = INITIAL_REGIONS
+        self.state[C.STATE_ROWS_CAP] = rows
         self.state[C.STATE_PREFETCH_ROWS] = PREFETCH_MIN_ROWS
         self.state[[C.STATE_LAST_REGION, C.STATE_LAST_PAGE, C.STATE_LAST_LINE]] = -1
         self.tlb_slots = base  # the TLBs' and walk caches' slots come first in ``words``

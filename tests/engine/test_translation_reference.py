@@ -114,6 +114,7 @@ def test_kernel_matches_reference(case: str, room: str, monkeypatch: pytest.Monk
         # Regions run out of room again and again, in the middle of accesses:
         # each stop must leave its access to run again as if it had not started.
         monkeypatch.setattr(translation, "INITIAL_REGIONS", 2)
+        monkeypatch.setattr(translation, "MAX_RESERVED_REGIONS", 2)
     if room == "prefetching":
         # Prefetching from the first access (a large footprint's path) changes no result.
         monkeypatch.setattr(translation, "PREFETCH_MIN_ROWS", 0)
