@@ -19,8 +19,13 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 from numba import njit
+from numba.core import config as numba_config
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+COMPILED = not numba_config.DISABLE_JIT  # type: ignore[attr-defined]  # set from the environment
+"""False under NUMBA_DISABLE_JIT=1: numba intrinsics, which run only compiled, need a
+plain-Python stand-in then."""
 
 
 def kernel(function: _F) -> _F:

@@ -16,6 +16,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from pagelab._kernels.config import COMPILED
+
 _READ = 0
 _KEEP_IN_ALL_LEVELS = 3  # llvm.prefetch locality: the highest
 _DATA_CACHE = 1
@@ -40,5 +42,9 @@ def _prefetch(typingctx: Any, array: Any, index: Any) -> Any:
     return types.void(array, index), codegen
 
 
-prefetch = cast(Callable[[Any, Any], None], _prefetch)
-"""``prefetch(array, index)``, callable from kernels only."""
+def _no_prefetch(array: Any, index: Any) -> None:
+    """Plain Python (NUMBA_DISABLE_JIT=1) has no prefetch, and a hint changes no result."""
+
+
+prefetch = cast(Callable[[Any, Any], None], _prefetch) if COMPILED else _no_prefetch
+"""``prefetch(array, index)``."""

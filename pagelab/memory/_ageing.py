@@ -190,7 +190,7 @@ def shrink(
         if used <= target_frames:
             return
         if meta[i] & 3 == CLASS_MOVABLE:
-            size_order = meta[i] >> 2
+            size_order = int(meta[i] >> 2)  # int16 in plain Python (NUMBA_DISABLE_JIT)
             free(frames, blocks, index, nodes, node, start + pfns[i], size_order, CLASS_MOVABLE)
             used -= 1 << size_order
             meta[i] = -1

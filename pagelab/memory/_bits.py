@@ -10,11 +10,26 @@ All word arithmetic stays in uint64: numba turns a uint64 mixed with an int64 un
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import numpy as np
 import numpy.typing as npt
-from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.cpython.unsafe.numbers import trailing_zeros as _compiled_trailing_zeros
 
-from pagelab._kernels.config import at, inline_kernel
+from pagelab._kernels.config import COMPILED, at, inline_kernel
+
+
+def _python_trailing_zeros(word: np.uint64) -> int:
+    value = int(word)
+    return (value & -value).bit_length() - 1
+
+
+# numba's intrinsic runs only compiled: plain Python (NUMBA_DISABLE_JIT=1) counts itself.
+trailing_zeros = cast(
+    Callable[[np.uint64], int],
+    _compiled_trailing_zeros if COMPILED else _python_trailing_zeros,
+)
 
 Words = npt.NDArray[np.uint64]
 
@@ -40,7 +55,7 @@ ALIGNED = np.array(
 @inline_kernel
 def lowest_bit(word: np.uint64) -> int:
     """Index of the lowest set bit of a non-zero word."""
-    return int(trailing_zeros(word))  # type: ignore[call-arg]  # a numba intrinsic
+    return int(trailing_zeros(word))
 
 
 @inline_kernel
