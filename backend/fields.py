@@ -12,7 +12,9 @@ import math
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BaseModel, GetJsonSchemaHandler, StringConstraints
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 MAX_JSON_DEPTH = 32
 MAX_ID = 2**63 - 1  # ids are 64-bit; a larger one would fail at the database, not with a 422
@@ -58,3 +60,24 @@ Line = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^\x00
 # Free text: newlines and tabs are fine, NUL is not.
 Text = Annotated[str, AfterValidator(_no_nul)]
 JsonDocument = Annotated[dict[str, Any], AfterValidator(check_json_document)]
+
+
+class DocumentedAs:
+    """Annotation giving a field ``model``'s JSON schema, not its own, changing nothing else.
+
+    For a field the service validates itself (``Annotated[JsonDocument, DocumentedAs(Spec)]``):
+    requests are validated, and errors reported, as the field's own type says, while the
+    OpenAPI document shows ``model``. Its schema is generated in the same pass as the rest
+    of the document, so ``model`` and the models it refers to become components there (named
+    by pydantic, which keeps them apart from other components of the same name) and every
+    ``$ref`` resolves.
+    """
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        self.model = model
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        del core_schema
+        return handler(self.model.__pydantic_core_schema__)

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from backend.fields import JsonDocument, Line, Text, check_json_document
+import pagelab
+from backend.fields import DocumentedAs, JsonDocument, Line, Text, check_json_document
 from backend.runs.schemas import ResultRead, RunRead, RunStatus
 
 ExperimentKind = Literal["single", "sweep"]
@@ -19,6 +20,17 @@ SpecPath = Annotated[
     str,
     StringConstraints(
         max_length=200, pattern=r"^[a-z_][a-z0-9_]*(\.([a-z_][a-z0-9_]*|[0-9]{1,3}))*$"
+    ),
+]
+# Validated by the service, after the sweep's values are set (a 422 names the field at
+# fault); the OpenAPI document shows the Spec's schema.
+SpecDocument = Annotated[
+    JsonDocument,
+    DocumentedAs(pagelab.Spec),
+    Field(
+        description="The spec, as `pagelab run` takes it (GET /api/v1/spec-schema). With "
+        "`sweep`, each point's spec (this one with the point's values set, objects created "
+        "as needed) must be one, so this one may leave out what an axis sets."
     ),
 ]
 SweepValues = Annotated[
@@ -61,7 +73,7 @@ class ExperimentCreate(BaseModel):
     description: Annotated[Text, Field(max_length=10_000)] = ""
     # At most PAGELAB_MAX_TAGS distinct tags (checked by the service; 256 bounds the body).
     tags: list[Tag] = Field(default_factory=list, max_length=256)
-    spec: JsonDocument
+    spec: SpecDocument
     sweep: dict[SpecPath, SweepValues] | None = None
 
 
@@ -82,7 +94,12 @@ class ExperimentSummary(BaseModel):
 
 
 class ExperimentRead(ExperimentSummary):
-    spec: dict[str, Any]
+    # An object, not the Spec component, as a run's spec is (backend/runs/schemas.py): one
+    # stored by an older engine need not validate today, and with a sweep it may be partial.
+    spec: dict[str, Any] = Field(
+        description="The spec as submitted, before the sweep's values were set; each run "
+        "holds its point's full spec."
+    )
     sweep: dict[str, list[Any]] | None
     runs: list[RunRead]
 

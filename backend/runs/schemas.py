@@ -5,11 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 import pagelab
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+# A stored run's spec is documented as an object, not as the Spec component: it was filled
+# in by the engine version the run names, and a spec an older engine stored need not
+# validate against today's schema (a field since added, renamed or bounded differently).
+RUN_SPEC_DESCRIPTION = (
+    "The spec the run simulates, every default filled in, as engine `engine_version` "
+    "read it: a Spec of that version (today's: GET /api/v1/spec-schema)."
+)
 
 
 class RunProgress(BaseModel):
@@ -37,7 +45,7 @@ class RunRead(BaseModel):
     reused_result: bool
     spec_hash: str
     engine_version: str
-    spec: dict[str, Any]
+    spec: dict[str, Any] = Field(description=RUN_SPEC_DESCRIPTION)
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

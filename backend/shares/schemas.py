@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
-from backend.runs.schemas import RunStatus
+from backend.runs.schemas import RUN_SPEC_DESCRIPTION, RunStatus
 
 ViewName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
 RunIdValue = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -68,7 +68,7 @@ class SharedRun(BaseModel):
     accesses: int
     spec_hash: str
     engine_version: str
-    spec: dict[str, JsonValue]
+    spec: dict[str, JsonValue] = Field(description=RUN_SPEC_DESCRIPTION)
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
